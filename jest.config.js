@@ -1,0 +1,17 @@
+/** Jest in native ESM mode (run through `node --experimental-vm-modules`, see DEVELOPERS.md). */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  moduleNameMapper: {
+    '^nest-pusher$': '<rootDir>/lib/index.ts',
+    '^nest-pusher/core$': '<rootDir>/lib/core/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,72 @@
+/** Base class of every error this library throws or rejects with. */
+export class PusherError extends Error {
+  override name = 'PusherError';
+}
+
+/** Options given to `new Pusher()` / `Pusher.fromUrl()` / `PusherModule` are unusable. Thrown synchronously at construction. */
+export class PusherConfigurationError extends PusherError {
+  override name = 'PusherConfigurationError';
+  constructor(
+    message: string,
+    /** The option at fault, e.g. `encryptionMasterKeyBase64`. */
+    readonly option: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An argument breaks a protocol rule; nothing was sent.
+ * `rule` names the rule (e.g. `channel-name-length`), `limit` the bound where there is one.
+ */
+export class PusherValidationError extends PusherError {
+  override name = 'PusherValidationError';
+  constructor(
+    message: string,
+    readonly rule: string,
+    readonly value?: unknown,
+    readonly limit?: number | string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A call to the HTTP API failed: the server answered non-2xx (`status`, its own words in `body`), or no answer came
+ * (`status` 0 and a `code` such as `ETIMEDOUT`, `ECONNREFUSED`, `ECONNRESET`, `EPROXY`, `EINVALIDRESPONSE`, `ECLOSED`).
+ * `path` is the API path without the signed query string.
+ */
+export class PusherRequestError extends PusherError {
+  override name = 'PusherRequestError';
+  constructor(
+    message: string,
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    readonly body: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Why a webhook was refused. */
+export type PusherWebhookFailure =
+  | 'missing-key'
+  | 'unknown-key'
+  | 'missing-signature'
+  | 'invalid-signature'
+  | 'malformed-body'
+  | 'stale'
+  | 'missing-raw-body';
+
+/** A webhook request is not authentic or not usable; it must reach no handler. */
+export class PusherWebhookError extends PusherError {
+  override name = 'PusherWebhookError';
+  constructor(
+    message: string,
+    readonly reason: PusherWebhookFailure,
+  ) {
+    super(message);
+  }
+}

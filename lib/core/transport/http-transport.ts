@@ -1,0 +1,43 @@
+/** One HTTP request, fully prepared and signed by the client. */
+export interface HttpTransportRequest {
+  method: 'GET' | 'POST';
+  /** `http(s)://host[:port]`, no trailing slash. */
+  origin: string;
+  /** Path and signed query string, e.g. `/apps/1/events?auth_key=...`. Never log it: it carries the signature. */
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Aborts the request, headers and body included, when the call's time bound is reached or the client closes. */
+  signal: AbortSignal;
+}
+
+/** The answer, with the body read in full. */
+export interface HttpTransportResponse {
+  status: number;
+  /** Header names lower-cased. */
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+/** Failure classes a transport reports; `requestSent` false means the server cannot have seen the request. */
+export class HttpTransportError extends Error {
+  override name = 'HttpTransportError';
+  constructor(
+    message: string,
+    readonly code: 'ETIMEDOUT' | 'ECONNREFUSED' | 'ECONNRESET' | 'EPROXY' | 'ECLOSED' | 'ENETWORK',
+    readonly requestSent: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The pluggable HTTP backend (the Python library's "backend"). Implement it to route calls through anything;
+ * two implementations ship: `UndiciTransport` (default, keep-alive pool, proxy) and `FetchTransport` (global fetch).
+ * A transport rejects with {@link HttpTransportError} when no answer came; an answer of any status resolves.
+ */
+export interface HttpTransport {
+  request(request: HttpTransportRequest): Promise<HttpTransportResponse>;
+  /** Releases pooled connections. Must be safe to call twice. */
+  close?(): Promise<void>;
+}
