@@ -5,6 +5,7 @@ export interface HttpTransportRequest {
   origin: string;
   /** Path and signed query string, e.g. `/apps/1/events?auth_key=...`. Never log it: it carries the signature. */
   path: string;
+  /** Shared between calls by the client: read-only, copy it before adding anything. */
   headers: Record<string, string>;
   body?: string;
   /** Aborts the request, headers and body included, when the call's time bound is reached or the client closes. */
@@ -40,4 +41,19 @@ export interface HttpTransport {
   request(request: HttpTransportRequest): Promise<HttpTransportResponse>;
   /** Releases pooled connections. Must be safe to call twice. */
   close?(): Promise<void>;
+}
+
+/**
+ * The `reason` a client aborts a request's `signal` with when the call's time bound is reached. Transports report
+ * an abort with this reason as `ETIMEDOUT`; any other abort reason is the caller's own business.
+ * @example controller.abort(new TimeoutReason(10000))
+ */
+export class TimeoutReason extends Error {
+  override name = 'TimeoutReason';
+  constructor(
+    /** The bound that was reached, in ms. */
+    readonly timeoutMs: number,
+  ) {
+    super(`no complete answer within ${timeoutMs} ms`);
+  }
 }

@@ -1,0 +1,92 @@
+// The four ways to trigger that the benchmark compares, each built against the fake server at `port`:
+// nest-pusher core, nest-pusher's PusherService (inside a Nest application context), the official `pusher` client,
+// and raw undici (the floor: a keep-alive pool POSTing a pre-built body to a pre-signed URL, no signing at all).
+// A client whose package cannot be loaded (e.g. lib/ not built yet) is returned as `{ unavailable: reason }`.
+import { Pool } from 'undici';
+import OfficialPusher from 'pusher';
+import { APP, CHANNEL, EVENT, signedPath, triggerBody } from './fixtures.js';
+
+/** Connection cap shared by every HTTP client so that none wins by opening more sockets (nest-pusher's default). */
+export const MAX_CONNECTIONS = 128;
+
+export function clientOptions(port, extra = {}) {
+  return { ...APP, host: '127.0.0.1', port, useTLS: false, timeout: 10_000, maxConnections: MAX_CONNECTIONS, ...extra };
+}
+
+async function tryLoad(name, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    return { name, unavailable: `${err?.code ?? ''} ${err?.message ?? err}`.trim().split('\n')[0] };
+  }
+}
+
+export async function ourCore(port, extra = {}, name = 'nest-pusher core') {
+  return tryLoad(name, async () => {
+    const { Pusher } = await import('nest-pusher/core');
+    const pusher = new Pusher(clientOptions(port, extra));
+    return {
+      name,
+      pusher,
+      trigger: (data) => pusher.trigger(CHANNEL, EVENT, data),
+      close: () => pusher.close(),
+    };
+  });
+}
+
+export async function ourService(port, name = 'nest-pusher PusherService') {
+  return tryLoad(name, async () => {
+    await import('reflect-metadata');
+    const { NestFactory } = await import('@nestjs/core');
+    const { PusherModule, PusherService } = await import('nest-pusher');
+    const app = await NestFactory.createApplicationContext(PusherModule.forRoot(clientOptions(port)), {
+      logger: ['error'],
+    });
+    const service = app.get(PusherService);
+    return {
+      name,
+      pusher: service,
+      trigger: (data) => service.trigger(CHANNEL, EVENT, data),
+      close: () => app.close(),
+    };
+  });
+}
+
+export async function official(port, name = 'official pusher 5.3.4') {
+  // Its defaults: node-fetch over Node's global http agent (keep-alive since Node 19, no socket cap).
+  const pusher = new OfficialPusher({ appId: APP.appId, key: APP.key, secret: APP.secret, host: '127.0.0.1', port, useTLS: false });
+  return {
+    name,
+    pusher,
+    trigger: (data) => pusher.trigger(CHANNEL, EVENT, data),
+    close: async () => {},
+  };
+}
+
+export async function rawUndici(port, name = 'raw undici (no signing)') {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: MAX_CONNECTIONS, pipelining: 1 });
+  const headers = { 'content-type': 'application/json', 'x-pusher-library': 'bench-raw' };
+  // One pre-built request per payload object: body and signed URL computed once, outside the timed loop.
+  const prepared = new WeakMap();
+  function prepare(data) {
+    let p = prepared.get(data);
+    if (!p) {
+      const body = triggerBody(data);
+      p = { method: 'POST', path: signedPath('/events', body), headers, body };
+      prepared.set(data, p);
+    }
+    return p;
+  }
+  return {
+    name,
+    pool,
+    prepare,
+    trigger: async (data) => {
+      const res = await pool.request(prepare(data));
+      const text = await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text}`);
+      return text;
+    },
+    close: () => pool.close(),
+  };
+}

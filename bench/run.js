@@ -1,0 +1,571 @@
+// nest-pusher benchmarks: trigger, auth, webhook and memory, against the official `pusher` client (5.3.4) and raw
+// undici, all in one run on this machine.
+//
+// HOW TO RUN
+//   npm run bench                 builds lib/ to dist/, then runs everything (about 4-5 minutes on 2 cores)
+//   node bench/run.js --quick     short smoke run (1/5 of the calls, 2 rounds); writes bench/results.local.json
+//   node bench/run.js --rounds 7  more rounds;  --only trigger,auth,webhook,memory  runs some sections only
+//   A full run writes bench/results.json (a --quick or --only run writes bench/results.local.json instead).
+//
+// WHAT RUNS
+//   A fake Pusher HTTP API (bench/fake-pusher-server.js) runs in a separate process on 127.0.0.1, keep-alive, and
+//   answers POST /apps/:id/events and /batch_events with 200 {}. It first checks the signature of a request from every
+//   client (so every client is known to send valid, signed requests), then stops checking, so that it is not the
+//   bottleneck. Sections, each in interleaved rounds (A B C D A B C D ...; the table shows the median of the rounds):
+//   1. trigger at concurrency 1 and 64, payload 200 B and 8 KB: nest-pusher core, PusherService (Nest application
+//      context), the official client, raw undici (pre-built body and pre-signed URL: no JSON, no signing, the floor);
+//      plus nest-pusher core with `batching: true` at concurrency 64, in events/s.
+//   2. authorizeChannel (private, presence), authenticateUser, validateWebhook: ops/s, ours vs the official client.
+//   3. memory: 200,000 triggers through one core client in a child process with --expose-gc: heap/RSS growth per
+//      10,000 calls after warm-up (least-squares slope over samples taken after a full GC every 10,000 calls).
+//   4. the built-in webhook route end to end: a Nest app (Express, rawBody) in a child process; signed POSTs through
+//      guard + dispatch to one @OnPusherEvent handler, load from undici at concurrency 32; compared with the route an
+//      app writes by hand with the official client, and with a bare Nest route (floor).
+//
+// HOW TO READ THE NUMBERS
+//   ops/s          calls (or requests, or events for batching) completed per second of wall time
+//   CPU µs/call    client-process CPU (user + system, all threads, process.cpuUsage) divided by calls; the server is in
+//                  another process, so this is the client's own cost. For the webhook route it is the load generator's
+//                  CPU and is not interesting.
+//   ×official      ops/s divided by the official client's ops/s in the same configuration (same run, same rounds)
+//   ×raw undici    ops/s divided by raw undici's ops/s in the same configuration: 1.0 means "as fast as the transport"
+//   Targets (issue 5) are printed after the table with PASS/FAIL; they are reported, never asserted.
+//   On 2 cores the client and the fake server each get about one core; the fake server's own ceiling caps every
+//   client at c=64, which is why raw undici is the reference for "as fast as it can be".
+import { cpus, totalmem, platform, release, arch } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import OfficialPusher from 'pusher';
+import { gc, median, runConcurrent, runSync, slope } from './harness.js';
+import { startChild, startFakePusherServer, stopAllChildren } from './processes.js';
+import { official, ourCore, ourService, rawUndici } from './clients.js';
+import {
+  APP,
+  PAYLOADS,
+  PRESENCE_CHANNEL,
+  PRESENCE_DATA,
+  PRIVATE_CHANNEL,
+  SOCKET_ID,
+  USER_DATA,
+  WEBHOOK_EVENTS,
+  signedWebhook,
+} from './fixtures.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const value = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] ? argv[i + 1] : fallback;
+};
+const QUICK = flag('--quick');
+const ROUNDS = Number(value('--rounds', QUICK ? 2 : 5));
+const ONLY = value('--only', '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const runs = (section) => ONLY.length === 0 || ONLY.includes(section);
+const SCALE = QUICK ? 0.2 : 1;
+const n = (calls) => Math.max(200, Math.round(calls * SCALE));
+const OUT = fileURLToPath(
+  new URL(QUICK || ONLY.length ? './results.local.json' : './results.json', import.meta.url),
+);
+
+// Calls per cell and round (before SCALE). Chosen so that a full run stays under ~5 minutes on 2 cores.
+const COUNTS = {
+  trigger: { 1: 5_000, 64: 16_000 },
+  batchingFactor: 8, // batching cells run 8x the events: they are that much faster
+  auth: 100_000,
+  webhook: 5_000,
+  memory: { total: 200_000, warmup: 20_000, every: 10_000 },
+};
+
+const log = (...a) => console.error(...a);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results
+/** name -> { name, section, group, kind, samples: [{opsPerSec, cpuMicrosPerCall}], extra } */
+const cells = new Map();
+function record(key, meta, result) {
+  let c = cells.get(key);
+  if (!c) cells.set(key, (c = { ...meta, samples: [], errors: 0 }));
+  if (result.errors) {
+    c.errors += result.errors;
+    c.firstError ??= String(result.firstError?.message ?? result.firstError);
+  }
+  c.samples.push({ opsPerSec: result.opsPerSec, cpuMicrosPerCall: result.cpuMicrosPerCall, ...(result.extra ?? {}) });
+}
+const unavailable = [];
+const checks = [];
+
+// ---------------------------------------------------------------------------------------------------------------
+// 0. Correctness gate: every client's requests are verified by the fake server once.
+async function verifyClients(server, clients, batching) {
+  await server.configure({ verify: true, ...APP });
+  await server.reset();
+  for (const c of clients) {
+    const before = await server.stats();
+    let error = '';
+    try {
+      await c.trigger(PAYLOADS['200B']);
+      await c.trigger(PAYLOADS['8KB']);
+    } catch (err) {
+      error = String(err?.message ?? err);
+    }
+    const after = await server.stats();
+    const rejected = after.rejected - before.rejected;
+    const ok = !error && rejected === 0 && after.events - before.events === 2;
+    checks.push({ check: `${c.name}: 2 signed triggers accepted by the verifying server`, ok, detail: error || after.lastError });
+  }
+  if (batching) {
+    const before = await server.stats();
+    let error = '';
+    try {
+      const results = await Promise.all(Array.from({ length: 25 }, () => batching.trigger(PAYLOADS['200B'])));
+      if (results.length !== 25) error = 'missing results';
+    } catch (err) {
+      error = String(err?.message ?? err);
+    }
+    const after = await server.stats();
+    const events = after.events - before.events;
+    const batches = after.batchRequests - before.batchRequests;
+    checks.push({
+      check: `${batching.name}: 25 same-tick triggers -> ${batches} /batch_events requests, ${events} events accepted`,
+      ok: !error && after.rejected === before.rejected && events === 25 && batches === 3,
+      detail: error || (after.rejected !== before.rejected ? after.lastError : ''),
+    });
+  }
+  await server.configure({ verify: false });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1 + 5. Trigger (and batching) rounds.
+async function triggerSection(server, port) {
+  const core = await ourCore(port);
+  const service = await ourService(port);
+  const off = await official(port);
+  const raw = await rawUndici(port);
+  const batching = await ourCore(port, { batching: true }, 'nest-pusher core, batching: true');
+  const all = [core, service, off, raw];
+  for (const c of [...all, batching]) if (c.unavailable) unavailable.push(`${c.name}: ${c.unavailable}`);
+  const usable = all.filter((c) => !c.unavailable);
+  await verifyClients(server, usable, batching.unavailable ? null : batching);
+
+  const configs = [];
+  for (const concurrency of [1, 64]) for (const payload of ['200B', '8KB']) configs.push({ concurrency, payload });
+
+  const cellsOf = ({ concurrency, payload }) => {
+    const list = usable.map((client) => ({ client, calls: n(COUNTS.trigger[concurrency]), unit: 'req/s' }));
+    if (concurrency === 64 && !batching.unavailable) {
+      list.push({ client: batching, calls: n(COUNTS.trigger[concurrency] * COUNTS.batchingFactor), unit: 'events/s' });
+    }
+    return list.map((x) => ({ ...x, concurrency, payload }));
+  };
+
+  const runCell = async ({ client, calls, concurrency, payload, unit }, measure) => {
+    const data = PAYLOADS[payload];
+    const before = measure && client === batching ? await server.stats() : null;
+    const result = await runConcurrent(() => client.trigger(data), calls, concurrency);
+    if (!measure) return;
+    if (before) {
+      const after = await server.stats();
+      const requests = after.requests - before.requests;
+      result.extra = { eventsPerRequest: requests ? calls / requests : NaN };
+    }
+    const key = `trigger ${client.name} c=${concurrency} ${payload}`;
+    record(
+      key,
+      { name: `trigger c=${concurrency} ${payload} · ${client.name}`, section: 'trigger', unit, client: client.name, concurrency, payload },
+      result,
+    );
+  };
+
+  // Warm-up: every cell once at half its size (JIT, connection pools), not recorded.
+  log('trigger: warm-up');
+  for (const cfg of configs) for (const cell of cellsOf(cfg)) await runCell({ ...cell, calls: Math.max(200, cell.calls / 2) }, false);
+  for (let round = 1; round <= ROUNDS; round++) {
+    log(`trigger: round ${round}/${ROUNDS}`);
+    for (const cfg of configs) for (const cell of cellsOf(cfg)) await runCell(cell, true);
+  }
+  for (const c of [...all, batching]) if (!c.unavailable) await c.close();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Auth and webhook validation (synchronous, no I/O).
+async function authSection(port) {
+  const ours = await ourCore(port);
+  if (ours.unavailable) unavailable.push(`auth ops (nest-pusher core): ${ours.unavailable}`);
+  const off = new OfficialPusher({ appId: APP.appId, key: APP.key, secret: APP.secret, host: '127.0.0.1', port, useTLS: false });
+  const webhook = signedWebhook(WEBHOOK_EVENTS);
+  const officialHeaders = {
+    'x-pusher-key': webhook.key,
+    'x-pusher-signature': webhook.signature,
+    'content-type': 'application/json',
+  };
+  const ops = [
+    {
+      op: 'authorizeChannel private',
+      ours: () => ours.pusher.authorizeChannel(SOCKET_ID, PRIVATE_CHANNEL),
+      official: () => off.authorizeChannel(SOCKET_ID, PRIVATE_CHANNEL),
+    },
+    {
+      op: 'authorizeChannel presence',
+      ours: () => ours.pusher.authorizeChannel(SOCKET_ID, PRESENCE_CHANNEL, PRESENCE_DATA),
+      official: () => off.authorizeChannel(SOCKET_ID, PRESENCE_CHANNEL, PRESENCE_DATA),
+    },
+    {
+      op: 'authenticateUser',
+      ours: () => ours.pusher.authenticateUser(SOCKET_ID, USER_DATA),
+      official: () => off.authenticateUser(SOCKET_ID, USER_DATA),
+    },
+    {
+      op: 'validateWebhook',
+      ours: () => ours.pusher.validateWebhook({ key: webhook.key, signature: webhook.signature, body: webhook.body }),
+      official: () => off.webhook({ headers: officialHeaders, rawBody: webhook.body }).isValid(),
+    },
+  ];
+  // Same answers first: a fast wrong answer is not a result.
+  if (!ours.unavailable) {
+    for (const { op, ours: a, official: b } of ops) {
+      let ok;
+      let detail = '';
+      try {
+        const x = a();
+        const y = b();
+        ok = op === 'validateWebhook' ? Boolean(x) && y === true : x.auth === y.auth && (x.channel_data ?? x.user_data) === (y.channel_data ?? y.user_data);
+        if (!ok) detail = `ours ${JSON.stringify(x)} vs official ${JSON.stringify(y)}`;
+      } catch (err) {
+        ok = false;
+        detail = String(err?.message ?? err);
+      }
+      checks.push({ check: `${op}: same answer as the official client`, ok, detail });
+    }
+  }
+  const impls = ['ours', 'official'].filter((who) => who === 'official' || !ours.unavailable);
+  const calls = n(COUNTS.auth);
+  log('auth: warm-up');
+  for (const o of ops) for (const who of impls) runSync(o[who], Math.max(50, calls / 5));
+  for (let round = 1; round <= ROUNDS; round++) {
+    log(`auth: round ${round}/${ROUNDS}`);
+    for (const o of ops) {
+      for (const who of impls) {
+        let result;
+        try {
+          result = runSync(o[who], calls);
+        } catch (err) {
+          result = { opsPerSec: NaN, cpuMicrosPerCall: NaN, errors: 1, firstError: err };
+        }
+        const client = who === 'ours' ? 'nest-pusher core' : 'official pusher 5.3.4';
+        record(`auth ${o.op} ${who}`, { name: `${o.op} · ${client}`, section: 'auth', unit: 'ops/s', client, op: o.op }, result);
+      }
+    }
+  }
+  if (!ours.unavailable) await ours.close();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4. Webhook route end to end.
+async function webhookSection() {
+  let app;
+  try {
+    app = await startChild('./webhook-app.js');
+  } catch (err) {
+    unavailable.push(`webhook route: ${String(err?.message ?? err)}`);
+    return;
+  }
+  const origin = `http://127.0.0.1:${app.ready.port}`;
+  const pool = new Pool(origin, { connections: 32, pipelining: 1 });
+  const hook = signedWebhook([{ name: 'channel_occupied', channel: 'presence-bench-room' }]);
+  const headers = { 'content-type': 'application/json', 'x-pusher-key': hook.key, 'x-pusher-signature': hook.signature };
+  const routes = [
+    { path: '/pusher/webhooks', client: 'nest-pusher built-in route', counter: 'builtIn' },
+    { path: '/official/webhooks', client: 'official pusher 5.3.4, hand-written route', counter: 'official' },
+    { path: '/floor/webhooks', client: 'bare Nest route, no verification (floor)', counter: 'floor' },
+  ];
+  const post = (path, h = headers) => async () => {
+    const res = await pool.request({ method: 'POST', path, headers: h, body: hook.body });
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+  };
+  try {
+    // Correctness: a signed POST reaches the handler; a forged one is refused and reaches none.
+    const c0 = (await app.request({ type: 'stats' }, 'stats')).counters;
+    let signedOk = true;
+    let forgedRefused = false;
+    try {
+      await post('/pusher/webhooks')();
+    } catch (err) {
+      signedOk = String(err.message);
+    }
+    try {
+      await post('/pusher/webhooks', { ...headers, 'x-pusher-signature': '0'.repeat(64) })();
+    } catch (err) {
+      forgedRefused = /HTTP 401/.test(err.message) ? true : String(err.message);
+    }
+    const c1 = (await app.request({ type: 'stats' }, 'stats')).counters;
+    checks.push({
+      check: 'webhook route: signed POST -> 2xx and one handler call; forged POST -> 401 and no handler call',
+      ok: signedOk === true && forgedRefused === true && c1.builtIn - c0.builtIn === 1,
+      detail: [signedOk === true ? '' : `signed: ${signedOk}`, forgedRefused === true ? '' : `forged: ${forgedRefused}`, `handler calls ${c1.builtIn - c0.builtIn}`]
+        .filter(Boolean)
+        .join('; '),
+    });
+
+    const calls = n(COUNTS.webhook);
+    log('webhook: warm-up');
+    for (const r of routes) await runConcurrent(post(r.path), Math.max(50, calls / 5), 32);
+    const before = (await app.request({ type: 'stats' }, 'stats')).counters;
+    const okCalls = { builtIn: 0, official: 0, floor: 0 };
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`webhook: round ${round}/${ROUNDS}`);
+      for (const r of routes) {
+        const result = await runConcurrent(post(r.path), calls, 32);
+        okCalls[r.counter] += calls - result.errors;
+        record(`webhook ${r.counter}`, { name: `webhook POST c=32 · ${r.client}`, section: 'webhook', unit: 'req/s', client: r.client }, result);
+      }
+    }
+    const after = (await app.request({ type: 'stats' }, 'stats')).counters;
+    checks.push({
+      check: 'webhook route: every 2xx POST of the timed rounds reached the @OnPusherEvent handler exactly once',
+      ok: after.builtIn - before.builtIn === okCalls.builtIn,
+      detail: `${after.builtIn - before.builtIn} handler calls for ${okCalls.builtIn} accepted POSTs`,
+    });
+  } finally {
+    await pool.close();
+    await app.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Memory.
+let memory = null;
+async function memorySection(port) {
+  const { total, warmup, every } = COUNTS.memory;
+  const args = [port, n(total), n(warmup), n(every), 0].map(String);
+  log(`memory: ${n(total)} triggers after ${n(warmup)} warm-up, sample every ${n(every)}`);
+  let msg;
+  try {
+    const child = await startChild('./memory-child.js', { execArgv: ['--expose-gc'], readyType: 'result', args });
+    msg = child.ready;
+    await child.stop();
+  } catch (err) {
+    msg = { error: String(err?.message ?? err) };
+  }
+  if (msg.error) {
+    unavailable.push(`memory: ${msg.error.split('\n')[0]}`);
+    return;
+  }
+  const s = msg.samples;
+  const xs = s.map((x) => x.calls / 10_000);
+  const first = s[0];
+  const last = s[s.length - 1];
+  memory = {
+    triggers: last.calls,
+    warmup: n(warmup),
+    heapGrowthBytesPer10k: slope(xs, s.map((x) => x.heapUsed)),
+    rssGrowthBytesPer10k: slope(xs, s.map((x) => x.rss)),
+    heapStartBytes: first.heapUsed,
+    heapEndBytes: last.heapUsed,
+    rssStartBytes: first.rss,
+    rssEndBytes: last.rss,
+    samples: s,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+function summarize() {
+  const rows = [];
+  for (const c of cells.values()) {
+    rows.push({
+      name: c.name,
+      section: c.section,
+      unit: c.unit,
+      client: c.client,
+      concurrency: c.concurrency,
+      payload: c.payload,
+      op: c.op,
+      opsPerSec: median(c.samples.map((s) => s.opsPerSec)),
+      cpuMicrosPerCall: median(c.samples.map((s) => s.cpuMicrosPerCall)),
+      eventsPerRequest: c.samples[0]?.eventsPerRequest !== undefined ? median(c.samples.map((s) => s.eventsPerRequest)) : undefined,
+      rounds: c.samples.length,
+      opsPerSecByRound: c.samples.map((s) => Math.round(s.opsPerSec)),
+      errors: c.errors,
+      firstError: c.firstError,
+      ratioToOfficial: null,
+      ratioToRawUndici: null,
+      cpuRatioToOfficial: null,
+    });
+  }
+  const find = (pred) => rows.find(pred);
+  for (const r of rows) {
+    let off;
+    let raw;
+    if (r.section === 'trigger') {
+      off = find((x) => x.section === 'trigger' && x.client.startsWith('official') && x.concurrency === r.concurrency && x.payload === r.payload);
+      raw = find((x) => x.section === 'trigger' && x.client.startsWith('raw undici') && x.concurrency === r.concurrency && x.payload === r.payload);
+    } else if (r.section === 'auth') {
+      off = find((x) => x.section === 'auth' && x.client.startsWith('official') && x.op === r.op);
+    } else if (r.section === 'webhook') {
+      off = find((x) => x.section === 'webhook' && x.client.startsWith('official'));
+    }
+    if (off) {
+      r.ratioToOfficial = r.opsPerSec / off.opsPerSec;
+      r.cpuRatioToOfficial = r.cpuMicrosPerCall / off.cpuMicrosPerCall;
+    }
+    if (raw) r.ratioToRawUndici = r.opsPerSec / raw.opsPerSec;
+  }
+  return rows;
+}
+
+function targets(rows) {
+  const t = [];
+  const add = (target, actual, pass, detail = '') =>
+    t.push({ target, actual: Number.isFinite(actual) ? Number(actual.toFixed(3)) : null, pass: Number.isFinite(actual) ? pass(actual) : false, detail });
+  for (const client of ['nest-pusher core', 'nest-pusher PusherService']) {
+    for (const payload of ['200B', '8KB']) {
+      const r = rows.find((x) => x.section === 'trigger' && x.client === client && x.concurrency === 64 && x.payload === payload);
+      add(`trigger c=64 ${payload} ${client}: >= 3x official req/s`, r?.ratioToOfficial ?? NaN, (v) => v >= 3);
+      add(`trigger c=64 ${payload} ${client}: >= 0.85x raw undici req/s`, r?.ratioToRawUndici ?? NaN, (v) => v >= 0.85);
+    }
+  }
+  for (const client of ['nest-pusher core', 'nest-pusher PusherService']) {
+    for (const concurrency of [1, 64]) {
+      for (const payload of ['200B', '8KB']) {
+        const r = rows.find((x) => x.section === 'trigger' && x.client === client && x.concurrency === concurrency && x.payload === payload);
+        add(`CPU per trigger c=${concurrency} ${payload} ${client}: <= 0.35x official`, r?.cpuRatioToOfficial ?? NaN, (v) => v <= 0.35);
+      }
+    }
+  }
+  const auth = (op) => rows.find((x) => x.section === 'auth' && x.client === 'nest-pusher core' && x.op === op);
+  add('validateWebhook: >= 2.5x official ops/s', auth('validateWebhook')?.ratioToOfficial ?? NaN, (v) => v >= 2.5);
+  add('authorizeChannel private: >= 1.3x official ops/s', auth('authorizeChannel private')?.ratioToOfficial ?? NaN, (v) => v >= 1.3);
+  add('authorizeChannel presence: >= 1.3x official ops/s', auth('authorizeChannel presence')?.ratioToOfficial ?? NaN, (v) => v >= 1.3);
+  for (const payload of ['200B', '8KB']) {
+    const r = rows.find((x) => x.section === 'trigger' && x.client === 'nest-pusher core, batching: true' && x.payload === payload);
+    add(`batching c=64 ${payload}: >= 10x official events/s`, r?.ratioToOfficial ?? NaN, (v) => v >= 10);
+  }
+  if (memory) {
+    // "Flat": less than 16 KB of retained heap per 10,000 calls, i.e. under 2 bytes per call; a leak of one small
+    // object per call would show as 500 KB or more.
+    add('memory: heap growth per 10,000 triggers <= 16 KB (flat)', memory.heapGrowthBytesPer10k / 1024, (v) => v <= 16, 'KB per 10k calls');
+  } else {
+    add('memory: heap growth per 10,000 triggers <= 16 KB (flat)', NaN, () => false, 'not measured');
+  }
+  return t;
+}
+
+const fmtNum = (v, digits = 0) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmtRatio = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(2)}×`);
+
+function table(rows) {
+  const header = ['name', 'ops/s', 'unit', 'CPU µs/call', '×official', '×raw undici', 'note'];
+  const body = rows.map((r) => [
+    r.name,
+    fmtNum(r.opsPerSec),
+    r.unit,
+    fmtNum(r.cpuMicrosPerCall, 2),
+    fmtRatio(r.ratioToOfficial),
+    fmtRatio(r.ratioToRawUndici),
+    [
+      r.eventsPerRequest !== undefined ? `${fmtNum(r.eventsPerRequest, 1)} events/request` : '',
+      r.errors ? `${r.errors} ERRORS: ${r.firstError}` : '',
+      r.cpuRatioToOfficial !== null && r.section === 'trigger' && !r.client.startsWith('official') ? `CPU ${r.cpuRatioToOfficial.toFixed(2)}× official` : '',
+    ]
+      .filter(Boolean)
+      .join('; '),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cols) => '| ' + cols.map((c, i) => (i === 0 || i === 2 || i === 6 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  return [line(header), '|' + widths.map((w, i) => (i === 0 || i === 2 || i === 6 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...body.map(line)].join('\n');
+}
+
+function machine() {
+  const c = cpus();
+  return {
+    cpuModel: c[0]?.model ?? 'unknown',
+    cpuCount: c.length,
+    totalMemoryBytes: totalmem(),
+    platform: `${platform()} ${release()} ${arch()}`,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+async function main() {
+  const started = Date.now();
+  const server = await startFakePusherServer();
+  log(`fake Pusher server pid ${server.pid} on 127.0.0.1:${server.port}; ${ROUNDS} rounds${QUICK ? ' (--quick)' : ''}`);
+  try {
+    if (runs('trigger')) await triggerSection(server, server.port);
+    if (runs('auth')) await authSection(server.port);
+    if (runs('webhook')) await webhookSection();
+    if (runs('memory')) await memorySection(server.port);
+  } finally {
+    await server.stop();
+  }
+  const rows = summarize();
+  const t = targets(rows);
+  const info = machine();
+  const seconds = (Date.now() - started) / 1000;
+
+  const out = [];
+  out.push(`nest-pusher benchmark — ${info.date}`);
+  out.push(`machine: ${info.cpuCount} × ${info.cpuModel}, ${(info.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, ${info.platform}, Node ${info.node}`);
+  out.push(`command: node bench/run.js ${argv.join(' ')}`.trim() + ` — ${ROUNDS} rounds, median shown, ${seconds.toFixed(0)} s`);
+  out.push('');
+  out.push(table(rows));
+  if (memory) {
+    out.push('');
+    out.push(
+      `memory (nest-pusher core, c=64, ${fmtNum(memory.triggers)} triggers after ${fmtNum(memory.warmup)} warm-up): ` +
+        `heap ${fmtNum(memory.heapGrowthBytesPer10k / 1024, 1)} KB per 10k calls ` +
+        `(${fmtNum(memory.heapStartBytes / 2 ** 20, 1)} → ${fmtNum(memory.heapEndBytes / 2 ** 20, 1)} MB), ` +
+        `RSS ${fmtNum(memory.rssGrowthBytesPer10k / 1024, 1)} KB per 10k calls ` +
+        `(${fmtNum(memory.rssStartBytes / 2 ** 20, 1)} → ${fmtNum(memory.rssEndBytes / 2 ** 20, 1)} MB)`,
+    );
+  }
+  out.push('');
+  out.push('checks:');
+  for (const c of checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check}${c.detail && !c.ok ? ` — ${c.detail}` : ''}`);
+  if (unavailable.length) {
+    out.push('');
+    out.push('not measured:');
+    for (const u of unavailable) out.push(`  ${u}`);
+  }
+  out.push('');
+  out.push('targets (issue 5; reported, not asserted):');
+  for (const x of t) out.push(`  ${x.pass ? 'PASS' : 'FAIL'} ${x.target} — actual ${x.actual ?? 'n/a'}${x.detail ? ` ${x.detail}` : ''}`);
+  console.log(out.join('\n'));
+
+  const json = {
+    machine: info,
+    command: `node bench/run.js ${argv.join(' ')}`.trim(),
+    rounds: ROUNDS,
+    quick: QUICK,
+    durationSeconds: Math.round(seconds),
+    targets: t,
+    checks,
+    unavailable,
+    memory,
+    results: rows.map(({ firstError, ...r }) => ({ ...r, ...(r.errors ? { firstError } : {}) })),
+  };
+  writeFileSync(OUT, JSON.stringify(json, null, 2) + '\n');
+  log(`wrote ${OUT}`);
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    stopAllChildren();
+    gc();
+    // Undici pools and Nest contexts are closed above; leave nothing keeping the process alive.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
+  });

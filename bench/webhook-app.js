@@ -1,0 +1,80 @@
+// A Nest application (Express, rawBody on) in its own process, with three webhook routes that the benchmark loads
+// in turn from the parent process:
+//   POST /pusher/webhooks    nest-pusher's built-in route: guard (signature over the raw body) + dispatch to the
+//                            one @OnPusherEvent('channel_occupied') handler below
+//   POST /official/webhooks  what an app writes by hand with the official client: pusher.webhook({headers, rawBody})
+//                            .isValid(), then a loop over getEvents() calling the same handler
+//   POST /floor/webhooks     a bare Nest route that only answers 200: the cost of Nest + Express themselves
+// Decorators are applied as functions so that this file is plain JavaScript.
+import 'reflect-metadata';
+import { Controller, HttpCode, Injectable, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import OfficialPusher from 'pusher';
+import { APP } from './fixtures.js';
+
+const counters = { builtIn: 0, official: 0, floor: 0 };
+
+function method(decorators, proto, name) {
+  const descriptor = Object.getOwnPropertyDescriptor(proto, name);
+  for (const d of decorators) d(proto, name, descriptor);
+  Object.defineProperty(proto, name, descriptor);
+}
+
+const { PusherModule, OnPusherEvent } = await import('nest-pusher');
+
+class OccupiedHandler {
+  onChannelOccupied(event) {
+    if (event?.channel) counters.builtIn++;
+  }
+}
+Injectable()(OccupiedHandler);
+method([OnPusherEvent('channel_occupied')], OccupiedHandler.prototype, 'onChannelOccupied');
+
+const officialPusher = new OfficialPusher({ appId: APP.appId, key: APP.key, secret: APP.secret });
+class OfficialWebhookController {
+  handle(req) {
+    const webhook = officialPusher.webhook({ headers: req.headers, rawBody: req.rawBody.toString('utf8') });
+    if (!webhook.isValid()) throw new UnauthorizedException('Invalid webhook');
+    for (const event of webhook.getEvents()) {
+      if (event.name === 'channel_occupied' && event.channel) counters.official++;
+    }
+  }
+}
+Controller('official')(OfficialWebhookController);
+method([Post('webhooks'), HttpCode(200)], OfficialWebhookController.prototype, 'handle');
+Req()(OfficialWebhookController.prototype, 'handle', 0);
+
+class FloorController {
+  handle() {
+    counters.floor++;
+  }
+}
+Controller('floor')(FloorController);
+method([Post('webhooks'), HttpCode(200)], FloorController.prototype, 'handle');
+
+class AppModule {}
+Module({
+  imports: [
+    // The API host is never called in this process; the module needs credentials to verify webhooks.
+    PusherModule.forRoot({ ...APP, host: '127.0.0.1', port: 9, useTLS: false }),
+  ],
+  controllers: [OfficialWebhookController, FloorController],
+  providers: [OccupiedHandler],
+})(AppModule);
+
+const app = await NestFactory.create(AppModule, { rawBody: true, logger: ['error', 'warn'] });
+await app.listen(0, '127.0.0.1');
+const port = app.getHttpServer().address().port;
+// Keep-alive must outlive the pauses between cells.
+app.getHttpServer().keepAliveTimeout = 65_000;
+app.getHttpServer().headersTimeout = 66_000;
+
+process.on('message', async (msg) => {
+  if (msg?.type === 'stats') process.send({ type: 'stats', counters: { ...counters } });
+  if (msg?.type === 'close') {
+    await app.close().catch(() => {});
+    process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ type: 'listening', port });

@@ -1,0 +1,180 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  ForbiddenException,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  InternalServerErrorException,
+  Logger,
+  type OnModuleInit,
+  Post,
+  Req,
+  type Type,
+} from '@nestjs/common';
+import { PusherError, PusherValidationError } from '../core/pusher.errors.js';
+import type { ChannelAuthResponse, PresenceData, UserAuthResponse } from '../core/pusher.types.js';
+import { PusherService } from '../pusher.service.js';
+import { PUSHER_AUTHORIZER, type PusherAuthorizer } from './pusher-authorizer.interface.js';
+
+/** The built-in auth routes' paths, after defaults. */
+export interface PusherAuthRoutes {
+  channelAuthPath: string;
+  userAuthPath: string;
+}
+
+// Protocol rules (see pusher-protocol.md): a colon in socket_id would let a caller forge a presence signature.
+const SOCKET_ID = /^\d+\.\d+$/;
+const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]+$/;
+const MAX_CHANNEL_NAME_LENGTH = 200;
+
+/** The core's rules about the request's own socket_id and channel_name (checked here first, so rarely reached). */
+const CLIENT_INPUT_RULES = /^(socket-id|channel-name-.*|auth-channel-type)$/;
+
+type ChannelKind = 'public' | 'private' | 'private-encrypted' | 'presence';
+
+function channelKind(channel: string): ChannelKind {
+  if (channel.startsWith('private-encrypted-')) return 'private-encrypted';
+  if (channel.startsWith('private-')) return 'private';
+  if (channel.startsWith('presence-')) return 'presence';
+  return 'public';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readSocketId(body: unknown): string {
+  const socketId = isRecord(body) ? body['socket_id'] : undefined;
+  if (typeof socketId !== 'string' || socketId === '') {
+    throw new BadRequestException('socket_id is required: the connection\'s socket id, e.g. "1234.5678"');
+  }
+  if (!SOCKET_ID.test(socketId)) {
+    throw new BadRequestException('socket_id is malformed: it must be digits, a dot, digits (e.g. "1234.5678")');
+  }
+  return socketId;
+}
+
+function readChannelName(body: unknown): string {
+  const channel = isRecord(body) ? body['channel_name'] : undefined;
+  if (typeof channel !== 'string' || channel === '') {
+    throw new BadRequestException('channel_name is required');
+  }
+  if (channel.length > MAX_CHANNEL_NAME_LENGTH || !CHANNEL_NAME.test(channel)) {
+    throw new BadRequestException(
+      `channel_name is malformed: at most ${MAX_CHANNEL_NAME_LENGTH} characters from A-Z a-z 0-9 _ - = @ , . ;`,
+    );
+  }
+  return channel;
+}
+
+/**
+ * Builds the built-in auth controller for one `PusherModule` registration, answering pusher-js's requests:
+ * `POST {channelAuthPath}` (channel authorization: `socket_id`, `channel_name`) and `POST {userAuthPath}` (user
+ * authentication: `socket_id`), form-encoded (pusher-js's default) or JSON. Malformed input → 400, a public channel
+ * (which needs no authorization) → 400, the authorizer refusing or absent → 403, otherwise 200 with the signed answer
+ * (pusher-js accepts nothing but 200).
+ *
+ * A class per registration, for the same reason as the webhook controller: the paths must be in the decorator
+ * metadata before Nest scans the module, which is before a `forRootAsync()` factory runs.
+ */
+export function createPusherAuthController(routes: PusherAuthRoutes): Type<unknown> {
+  @Controller()
+  class PusherAuthController implements OnModuleInit {
+    private readonly logger = new Logger('PusherAuthController');
+
+    constructor(
+      private readonly pusher: PusherService,
+      @Inject(PUSHER_AUTHORIZER) private readonly authorizer: PusherAuthorizer | null,
+    ) {}
+
+    onModuleInit(): void {
+      if (!this.authorizer) {
+        this.logger.warn(
+          `No authorizer is configured: every request to ${routes.channelAuthPath} and ${routes.userAuthPath} ` +
+            'will be refused (403). Pass `authorizer: YourAuthorizer` (a class implementing PusherAuthorizer) to ' +
+            'PusherModule.forRoot() / forRootAsync(), or switch the routes off with `authController: false`.',
+        );
+      }
+    }
+
+    @Post(routes.channelAuthPath)
+    @HttpCode(HttpStatus.OK)
+    async authorizeChannel(@Req() request: unknown, @Body() body: unknown): Promise<ChannelAuthResponse> {
+      const socketId = readSocketId(body);
+      const channel = readChannelName(body);
+      const kind = channelKind(channel);
+      if (kind === 'public') {
+        throw new BadRequestException(
+          `${channel} is a public channel and needs no authorization; only private-, private-encrypted- and presence- channels do`,
+        );
+      }
+      if (!this.authorizer) {
+        throw new ForbiddenException('No authorizer is configured on this server');
+      }
+      const decision = await this.authorizer.authorizeChannel({ socketId, channel, request });
+      if (kind === 'presence') {
+        if (decision === true) {
+          this.logger.error(
+            `${this.authorizer.constructor.name}.authorizeChannel() returned true for presence channel ${channel}; ` +
+              'a presence channel needs the member data ({ user_id, user_info? }). Refused (403).',
+          );
+          throw new ForbiddenException();
+        }
+        if (!isRecord(decision)) {
+          throw new ForbiddenException();
+        }
+        // Passed as given: the core checks user_id and user_info, and signs exactly what it serializes.
+        const presenceData = decision as PresenceData;
+        return this.sign(channel, () => this.pusher.authorizeChannel(socketId, channel, presenceData));
+      }
+      if (decision !== true && !isRecord(decision)) {
+        throw new ForbiddenException();
+      }
+      return this.sign(channel, () => this.pusher.authorizeChannel(socketId, channel));
+    }
+
+    @Post(routes.userAuthPath)
+    @HttpCode(HttpStatus.OK)
+    async authenticateUser(@Req() request: unknown, @Body() body: unknown): Promise<UserAuthResponse> {
+      const socketId = readSocketId(body);
+      if (!this.authorizer) {
+        throw new ForbiddenException('No authorizer is configured on this server');
+      }
+      const user = await this.authorizer.authenticateUser({ socketId, request });
+      if (!isRecord(user)) {
+        if ((user as unknown) === true) {
+          this.logger.error(
+            `${this.authorizer.constructor.name}.authenticateUser() returned true; it must return the user ` +
+              '({ id, user_info?, watchlist? }). Refused (403).',
+          );
+        }
+        throw new ForbiddenException();
+      }
+      return this.sign(undefined, () => this.pusher.authenticateUser(socketId, user));
+    }
+
+    /**
+     * Signs, mapping the core's refusals: one about the client's own input is a 400; any other (the authorizer's
+     * answer breaks a protocol rule, encryption is not configured) is the server's fault: logged, 500.
+     */
+    private sign<T>(channel: string | undefined, signing: () => T): T {
+      try {
+        return signing();
+      } catch (error) {
+        if (error instanceof PusherValidationError && CLIENT_INPUT_RULES.test(error.rule)) {
+          throw new BadRequestException(error.message);
+        }
+        if (error instanceof PusherError) {
+          this.logger.error(
+            `Cannot sign the answer${channel ? ` for ${channel}` : ' for user authentication'}: ${error.message}`,
+          );
+          throw new InternalServerErrorException();
+        }
+        throw error;
+      }
+    }
+  }
+  return PusherAuthController;
+}

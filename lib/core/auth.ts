@@ -1,0 +1,88 @@
+import type { ChannelEncryption } from './encryption.js';
+import { PusherValidationError } from './pusher.errors.js';
+import type { ChannelAuthResponse, PresenceData, UserAuthResponse, UserData } from './pusher.types.js';
+import { hmacSha256Hex } from './signing.js';
+import {
+  describeValue,
+  isEncryptedChannel,
+  isPresenceChannel,
+  validateAuthorizableChannel,
+  validateChannelName,
+  validatePresenceData,
+  validateSocketId,
+  validateUserData,
+} from './validation.js';
+
+/** What signing an auth answer needs: the app key and secret, and the encryption keys when configured. */
+export interface AuthSigner {
+  key: string;
+  secret: string;
+  encryption?: ChannelEncryption | undefined;
+}
+
+/**
+ * Answers pusher-js's channel authorization: `auth` = `key:HMAC(secret, socket_id:channel[:channel_data])`.
+ * Presence channels need `presenceData` (signed and returned as the exact `channel_data` string); other channels
+ * ignore it. `private-encrypted-` channels also get their `shared_secret`. The socket id is validated before anything
+ * is signed, so a forged id such as `1.1:presence-x` can never produce a signature.
+ *
+ * @throws PusherValidationError for a bad socket id, channel name, channel type, presence data, or an encrypted
+ *   channel without a master key.
+ */
+export function authorizeChannel(
+  signer: AuthSigner,
+  socketId: string,
+  channel: string,
+  presenceData?: PresenceData,
+): ChannelAuthResponse {
+  validateSocketId(socketId);
+  validateChannelName(channel);
+  validateAuthorizableChannel(channel);
+
+  if (isPresenceChannel(channel)) {
+    if (presenceData === undefined) {
+      throw new PusherValidationError(
+        `Presence channel ${describeValue(channel)} needs presence data { user_id, user_info? } to authorize a member.`,
+        'presence-data-required',
+        channel,
+      );
+    }
+    validatePresenceData(presenceData);
+    const channelData = JSON.stringify(presenceData);
+    return {
+      auth: signer.key + ':' + hmacSha256Hex(signer.secret, socketId + ':' + channel + ':' + channelData),
+      channel_data: channelData,
+    };
+  }
+
+  const response: ChannelAuthResponse = {
+    auth: signer.key + ':' + hmacSha256Hex(signer.secret, socketId + ':' + channel),
+  };
+  if (isEncryptedChannel(channel)) {
+    if (signer.encryption === undefined) {
+      throw new PusherValidationError(
+        `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (openssl rand -base64 32).`,
+        'encryption-master-key-required',
+        channel,
+      );
+    }
+    response.shared_secret = signer.encryption.sharedSecret(channel);
+  }
+  return response;
+}
+
+/**
+ * Answers pusher-js's user sign-in: `auth` = `key:HMAC(secret, socket_id::user::user_data)` where `user_data` is the
+ * JSON string returned alongside.
+ *
+ * @throws PusherValidationError for a bad socket id or user data (id, user_info, watchlist ≤ 100).
+ */
+export function authenticateUser(signer: AuthSigner, socketId: string, userData: UserData): UserAuthResponse {
+  validateSocketId(socketId);
+  validateUserData(userData);
+  const serialized = JSON.stringify(userData);
+  return {
+    auth: signer.key + ':' + hmacSha256Hex(signer.secret, socketId + '::user::' + serialized),
+    user_data: serialized,
+  };
+}

@@ -1,0 +1,21 @@
+/** `nest-pusher/core`: the framework-free Pusher Channels server client. */
+export { Pusher } from './pusher.js';
+export {
+  PusherConfigurationError,
+  PusherError,
+  PusherRequestError,
+  PusherValidationError,
+  PusherWebhookError,
+  type PusherWebhookFailure,
+} from './pusher.errors.js';
+export * from './pusher.types.js';
+export type { BatchingOptions, PusherLogger, PusherOptions, RetryOptions } from './pusher.options.js';
+export {
+  HttpTransportError,
+  TimeoutReason,
+  type HttpTransport,
+  type HttpTransportRequest,
+  type HttpTransportResponse,
+} from './transport/http-transport.js';
+export { UndiciTransport, type UndiciTransportOptions } from './transport/undici.transport.js';
+export { FetchTransport, type FetchTransportOptions } from './transport/fetch.transport.js';

@@ -1,0 +1,386 @@
+import { PusherConfigurationError, PusherRequestError } from './pusher.errors.js';
+import type { PusherLogger, RetryOptions } from './pusher.options.js';
+import {
+  fitsBeforeDeadline,
+  isRetryableFailure,
+  isRetryableStatus,
+  resolveRetryPolicy,
+  retryDelay,
+  type RetryPolicy,
+} from './retry.js';
+import { signRequestQuery } from './signing.js';
+import {
+  HttpTransportError,
+  TimeoutReason,
+  type HttpTransport,
+  type HttpTransportResponse,
+} from './transport/http-transport.js';
+import { toHttpTransportError } from './transport/transport-errors.js';
+import { UndiciTransport } from './transport/undici.transport.js';
+
+/** Everything {@link PusherHttpClient} needs; the `Pusher` class builds it from `PusherOptions`. */
+export interface PusherHttpClientConfig {
+  appId: string;
+  key: string;
+  secret: string;
+  /** e.g. `https://api-eu.pusher.com`, no trailing slash. */
+  origin: string;
+  /** Bounds the whole call (every attempt and the waits between them), in ms. */
+  timeout: number;
+  retry: RetryOptions | false | undefined;
+  transport: HttpTransport;
+  logger?: PusherLogger;
+  /** Value of `X-Pusher-Library`, e.g. `nest-pusher 0.1.0`. */
+  libraryName: string;
+  /** ms clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The server's words are quoted up to this many characters in a message; `body` keeps up to MAX_ERROR_BODY. */
+const MAX_QUOTED = 300;
+const MAX_ERROR_BODY = 2048;
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Signs and sends HTTP API calls: one deadline per call (retries included), retries per the retry policy, typed
+ * errors with the server's own words and what to do, one debug log line per call. Never logs or reports the secret,
+ * a signature or a signed query.
+ */
+export class PusherHttpClient {
+  private readonly key: string;
+  private readonly secret: string;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly timeout: number;
+  private readonly policy: RetryPolicy;
+  private readonly transport: HttpTransport;
+  private readonly logger: PusherLogger | undefined;
+  private readonly now: () => number;
+  private readonly getHeaders: Record<string, string>;
+  private readonly postHeaders: Record<string, string>;
+  private running = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  /** @throws PusherConfigurationError on an unusable `timeout` or `retry` option. */
+  constructor(config: PusherHttpClientConfig) {
+    this.key = config.key;
+    this.secret = config.secret;
+    this.origin = config.origin;
+    this.basePath = '/apps/' + config.appId;
+    const timeout = config.timeout;
+    if (typeof timeout !== 'number' || !(timeout > 0)) {
+      throw new PusherConfigurationError(`timeout must be a positive number of milliseconds; got ${String(timeout)}.`, 'timeout');
+    }
+    // setTimeout fires at once beyond 2^31-1 ms; nobody waits 24 days for an API call anyway.
+    this.timeout = Math.min(timeout, MAX_TIMER_MS);
+    this.policy = resolveRetryPolicy(config.retry);
+    this.transport = config.transport;
+    this.logger = config.logger;
+    this.now = config.now ?? Date.now;
+    // Shared by every call: transports must not mutate request headers.
+    this.getHeaders = Object.freeze({ 'X-Pusher-Library': config.libraryName }) as Record<string, string>;
+    this.postHeaders = Object.freeze({
+      'Content-Type': 'application/json',
+      'X-Pusher-Library': config.libraryName,
+    }) as Record<string, string>;
+  }
+
+  /** Calls running now (retries included). */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /**
+   * Sends a signed request. `path` is relative to `/apps/{appId}` and starts with '/', e.g. '/events' (already
+   * path-encoded). `body` is the serialized JSON. Resolves with the parsed JSON (`{}` for an empty body).
+   * Rejects PusherRequestError (non-2xx, no answer, invalid JSON, closed client) or PusherValidationError (params
+   * that collide with protocol fields).
+   */
+  async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    options?: { params?: Record<string, string>; body?: string },
+  ): Promise<T> {
+    const fullPath = this.basePath + path;
+    if (this.closed) {
+      throw new PusherRequestError(
+        `Pusher API ${method} ${fullPath} not sent: the client is closed (close() was called).`,
+        method,
+        fullPath,
+        0,
+        '',
+        'ECLOSED',
+      );
+    }
+    this.running++;
+    const params = options?.params;
+    const body = options?.body;
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const timer = setTimeout(abortOnDeadline, this.timeout, controller, this.timeout);
+    const start = this.now();
+    try {
+      const deadline = start + this.timeout;
+      const headers = method === 'POST' ? this.postHeaders : this.getHeaders;
+      let attemptStart = start;
+      for (let attempt = 1; ; attempt++) {
+        const query = signRequestQuery({
+          key: this.key,
+          secret: this.secret,
+          method,
+          path: fullPath,
+          params,
+          body,
+          timestamp: Math.floor(attemptStart / 1000),
+        });
+        let response: HttpTransportResponse;
+        try {
+          response = await this.transport.request({
+            method,
+            origin: this.origin,
+            path: fullPath + '?' + query,
+            headers,
+            body,
+            signal,
+          });
+        } catch (error) {
+          // Only our deadline aborts this signal: whatever the transport made of it, it is a timeout.
+          const failure = signal.aborted
+            ? new HttpTransportError(`no complete answer within ${this.timeout} ms`, 'ETIMEDOUT', true)
+            : toHttpTransportError(error, { signal, closed: false, viaProxy: false, responded: false });
+          const now = this.now();
+          if (attempt < this.policy.attempts && !signal.aborted && isRetryableFailure(this.policy, failure)) {
+            const delay = retryDelay(this.policy, attempt, undefined, now);
+            if (fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
+              this.warn(`${method} ${fullPath} failed (${failure.code}); retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
+              await sleep(delay);
+              attemptStart = this.now();
+              continue;
+            }
+          }
+          this.debug(`${method} ${fullPath} ${failure.code} ${now - start}ms`);
+          throw this.failureError(method, fullPath, failure, attempt, query);
+        }
+
+        const status = response.status;
+        if (status >= 200 && status < 300) {
+          if (this.logger?.debug !== undefined) this.debug(`${method} ${fullPath} ${status} ${this.now() - start}ms`);
+          const text = response.body;
+          if (text === '' || text === undefined) return {} as T;
+          try {
+            return JSON.parse(text) as T;
+          } catch {
+            throw new PusherRequestError(
+              `Pusher API ${method} ${fullPath} answered ${status} with a body that is not JSON (${quote(String(text), query, this.secret)}): ` +
+                'check that origin points at a Pusher Channels API (host, port, useTLS, proxy).',
+              method,
+              fullPath,
+              status,
+              redact(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
+              'EINVALIDRESPONSE',
+            );
+          }
+        }
+
+        const now = this.now();
+        if (attempt < this.policy.attempts && isRetryableStatus(this.policy, status)) {
+          const delay = retryDelay(this.policy, attempt, response.headers['retry-after'], now);
+          if (fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
+            this.warn(`${method} ${fullPath} ${status}; retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
+            await sleep(delay);
+            attemptStart = this.now();
+            continue;
+          }
+        }
+        this.debug(`${method} ${fullPath} ${status} ${now - start}ms`);
+        throw this.statusError(method, fullPath, response, attempt, query);
+      }
+    } finally {
+      clearTimeout(timer);
+      if (--this.running === 0 && this.drained !== undefined) this.drained();
+    }
+  }
+
+  /**
+   * Stops new calls (they reject with code ECLOSED), waits for running calls to settle (each bounded by `timeout`),
+   * then closes the transport. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      this.closed = true;
+      this.closing = this.closeWhenDrained();
+    }
+    return this.closing;
+  }
+
+  private async closeWhenDrained(): Promise<void> {
+    if (this.running > 0) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+      });
+    }
+    try {
+      await this.transport.close?.();
+    } catch (error) {
+      this.logger?.error?.(`closing the HTTP transport failed: ${error instanceof Error ? error.name : typeof error}`);
+    }
+  }
+
+  private statusError(
+    method: string,
+    path: string,
+    response: HttpTransportResponse,
+    attempts: number,
+    query: string,
+  ): PusherRequestError {
+    const status = response.status;
+    const text = typeof response.body === 'string' ? response.body : '';
+    const words = serverWords(text);
+    const said = words === '' ? 'an empty body' : `"${quote(words, query, this.secret)}"`;
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    let advice: string;
+    switch (status) {
+      case 400:
+        advice = 'the server refused the request as malformed: fix the call as the server says.';
+        break;
+      case 401:
+        advice = "check the app key/secret and that this machine's clock is within 600 s of the server's.";
+        break;
+      case 403:
+        advice = 'the app is disabled or over its quota (messages or connections): check it in the Pusher dashboard.';
+        break;
+      case 404:
+        advice = 'unknown app id or path: check appId and the host/cluster (the app lives on one cluster).';
+        break;
+      case 413:
+        advice =
+          'the payload is too large: keep each event within the server limit (maxPayloadBytes, 10240 bytes on shared clusters) or send fewer events per batch.';
+        break;
+      case 429:
+        advice = 'rate limited: send fewer requests (use batching) or raise the retry budget.';
+        break;
+      default:
+        advice =
+          status >= 500
+            ? status === 503
+              ? 'the service is unavailable; it was retried as far as the timeout allowed, try again later.'
+              : 'server error; such answers are retried only with retry.retryServerErrors (the event may already have been delivered).'
+            : 'unexpected status from the HTTP API.';
+    }
+    return new PusherRequestError(
+      `Pusher API ${method} ${path} answered ${status}${tries} with ${said}: ${advice}`,
+      method,
+      path,
+      status,
+      redact(text.slice(0, MAX_ERROR_BODY), query, this.secret),
+    );
+  }
+
+  private failureError(
+    method: string,
+    path: string,
+    failure: HttpTransportError,
+    attempts: number,
+    query: string,
+  ): PusherRequestError {
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    // The transport's words are not ours: they pass through redact() like a server's body.
+    const said = redact(failure.message, query, this.secret);
+    let what: string;
+    switch (failure.code) {
+      case 'ETIMEDOUT':
+        what = said.startsWith('no complete answer within')
+          ? `no complete answer within ${this.timeout} ms: the API host is unreachable or slow; check host/cluster and the network, or raise timeout.`
+          : `${said}: check host/cluster and the network.`;
+        break;
+      case 'ECONNREFUSED':
+        what = `connection refused by ${this.origin}: check host, port and useTLS.`;
+        break;
+      case 'ECONNRESET':
+        what = failure.requestSent
+          ? `${said}; the server may have processed the request.`
+          : `${said}; the request was not sent.`;
+        break;
+      case 'EPROXY':
+        what = `${said}: check the proxy option and that the proxy allows ${this.origin}.`;
+        break;
+      case 'ECLOSED':
+        what = 'the HTTP transport is closed: create a new client.';
+        break;
+      default:
+        what = `${said}: check host/cluster, useTLS and the network.`;
+    }
+    return new PusherRequestError(`Pusher API ${method} ${path} failed${tries}: ${what}`, method, path, 0, '', failure.code);
+  }
+
+  private debug(line: string): void {
+    const logger = this.logger;
+    if (logger?.debug === undefined) return;
+    try {
+      logger.debug(line);
+    } catch {
+      // A failing logger must not fail the call.
+    }
+  }
+
+  private warn(line: string): void {
+    const logger = this.logger;
+    if (logger?.warn === undefined) return;
+    try {
+      logger.warn(line);
+    } catch {
+      // A failing logger must not fail the call.
+    }
+  }
+}
+
+/** The default transport: {@link UndiciTransport} (keep-alive pool, optional proxy). */
+export function createDefaultTransport(options: { proxy?: string; maxConnections?: number }): HttpTransport {
+  return new UndiciTransport(options);
+}
+
+function abortOnDeadline(controller: AbortController, timeoutMs: number): void {
+  controller.abort(new TimeoutReason(timeoutMs));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Pusher answers errors in plain text, soketi in JSON `{"error", "code"}`: the server's own words either way. */
+function serverWords(body: string): string {
+  const trimmed = body.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(trimmed) as { error?: unknown; message?: unknown };
+      if (typeof parsed.error === 'string') return parsed.error;
+      if (typeof parsed.message === 'string') return parsed.message;
+    } catch {
+      // Not JSON after all: quote it as text.
+    }
+  }
+  return trimmed.replace(/\s+/g, ' ');
+}
+
+function quote(text: string, query: string, secret: string): string {
+  const clean = redact(text, query, secret).replace(/\s+/g, ' ').trim();
+  return clean.length > MAX_QUOTED ? clean.slice(0, MAX_QUOTED) + '…' : clean;
+}
+
+/**
+ * Removes what must never reach a message, property or log: the secret, the signature we sent (Pusher's 401 body
+ * echoes it), any `auth_signature=` value and any other 64-hex-digit string (an HMAC-SHA256).
+ */
+function redact(text: string, query: string, secret: string): string {
+  let out = text;
+  if (secret !== '' && out.includes(secret)) out = out.split(secret).join('[redacted]');
+  const at = query.lastIndexOf('auth_signature=');
+  if (at !== -1) {
+    const end = query.indexOf('&', at);
+    const signature = query.slice(at + 'auth_signature='.length, end === -1 ? undefined : end);
+    if (signature !== '' && out.includes(signature)) out = out.split(signature).join('[redacted]');
+  }
+  return out.replace(/auth_signature=[^&\s"']*/gi, '[signature redacted]').replace(/\b[0-9a-f]{64}\b/gi, '[redacted]');
+}

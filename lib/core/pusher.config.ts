@@ -1,0 +1,245 @@
+import { parseMasterKey } from './encryption.js';
+import { PusherConfigurationError } from './pusher.errors.js';
+import type { PusherLogger, PusherOptions, RetryOptions } from './pusher.options.js';
+import type { HttpTransport } from './transport/http-transport.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE } from './validation.js';
+
+export const DEFAULT_HOST = 'api.pusherapp.com';
+export const DEFAULT_TIMEOUT_MS = 10000;
+export const DEFAULT_MAX_CONNECTIONS = 128;
+
+/** {@link PusherOptions} checked and with every default applied. Holds the secret: keep it private. */
+export interface ResolvedPusherConfig {
+  appId: string;
+  key: string;
+  secret: string;
+  host: string;
+  port: number | undefined;
+  useTLS: boolean;
+  /** `http(s)://host[:port]`, no trailing slash. */
+  origin: string;
+  timeout: number;
+  maxPayloadBytes: number;
+  /** Decoded 32-byte master key, when configured. */
+  encryptionMasterKey: Uint8Array | undefined;
+  proxy: string | undefined;
+  maxConnections: number;
+  transport: HttpTransport | undefined;
+  retry: RetryOptions | false | undefined;
+  /** `false` when batching is off. */
+  batching: { maxBatchSize: number } | false;
+  logger: PusherLogger | undefined;
+  webhookMaxAgeMs: number | undefined;
+}
+
+function configError(option: string, message: string): never {
+  throw new PusherConfigurationError(message, option);
+}
+
+function requireString(options: PusherOptions, option: 'appId' | 'key' | 'secret'): string {
+  const value: unknown = options[option];
+  // appId is numeric at Pusher and some callers hold it as a number.
+  if (option === 'appId' && typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (typeof value !== 'string' || value.trim().length === 0) {
+    configError(
+      option,
+      `Pusher option "${option}" is ${value === undefined ? 'missing' : 'empty or not a string'}; copy it from your app's "App Keys" page (or PUSHER_URL).`,
+    );
+  }
+  return value;
+}
+
+function positiveNumber(option: string, value: unknown, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    configError(
+      option,
+      `Pusher option "${option}" must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value) ?? String(value)}.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks {@link PusherOptions} and applies defaults: host `api.pusherapp.com` (or `api-{cluster}.pusher.com`; an
+ * explicit `host` wins), TLS on, timeout 10000 ms, maxPayloadBytes 10240.
+ * @throws PusherConfigurationError naming the option at fault (never echoing the secret or the master key).
+ */
+export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new PusherConfigurationError('Pusher options must be an object { appId, key, secret, ... }.', 'options');
+  }
+  const appId = requireString(options, 'appId');
+  if (!/^[A-Za-z0-9._~-]+$/.test(appId)) {
+    configError('appId', `Pusher option "appId" ${JSON.stringify(appId)} may only contain letters, digits and . _ ~ - (it is a URL path segment).`);
+  }
+  const key = requireString(options, 'key');
+  if (key.includes(':')) {
+    configError('key', `Pusher option "key" ${JSON.stringify(key)} contains ":", which separates the key from the signature in auth answers; check the value.`);
+  }
+  const secret = requireString(options, 'secret');
+
+  if (options.cluster !== undefined && (typeof options.cluster !== 'string' || !/^[a-z0-9-]+$/i.test(options.cluster))) {
+    configError('cluster', `Pusher option "cluster" must be a cluster name such as "eu" or "us2", got ${JSON.stringify(options.cluster)}.`);
+  }
+  let host: string;
+  if (options.host !== undefined) {
+    const given: unknown = options.host;
+    if (typeof given !== 'string' || given.length === 0) {
+      configError('host', `Pusher option "host" must be a non-empty host name, got ${JSON.stringify(given)}.`);
+    }
+    if (given.includes('://') || /[/?#@\s]/.test(given)) {
+      configError(
+        'host',
+        `Pusher option "host" ${JSON.stringify(given)} must be a bare host name (e.g. "api-eu.pusher.com"): no scheme, path or credentials; use useTLS and port for the rest.`,
+      );
+    }
+    if (!given.startsWith('[') && given.includes(':')) {
+      configError('host', `Pusher option "host" ${JSON.stringify(given)} contains a port; pass it as the "port" option instead.`);
+    }
+    host = given;
+  } else if (options.cluster !== undefined) {
+    host = `api-${options.cluster}.pusher.com`;
+  } else {
+    host = DEFAULT_HOST;
+  }
+
+  if (options.useTLS !== undefined && typeof options.useTLS !== 'boolean') {
+    configError('useTLS', `Pusher option "useTLS" must be true or false, got ${JSON.stringify(options.useTLS)}.`);
+  }
+  const useTLS = options.useTLS ?? true;
+  let port: number | undefined;
+  if (options.port !== undefined) {
+    const given: unknown = options.port;
+    if (typeof given !== 'number' || !Number.isInteger(given) || given < 1 || given > 65535) {
+      configError('port', `Pusher option "port" must be an integer from 1 to 65535, got ${JSON.stringify(given)}.`);
+    }
+    port = given;
+  }
+  const defaultPort = useTLS ? 443 : 80;
+  const origin = `${useTLS ? 'https' : 'http'}://${host}${port !== undefined && port !== defaultPort ? ':' + port : ''}`;
+
+  const timeout = positiveNumber('timeout', options.timeout, false) ?? DEFAULT_TIMEOUT_MS;
+  const maxPayloadBytes = positiveNumber('maxPayloadBytes', options.maxPayloadBytes, true) ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const maxConnections = positiveNumber('maxConnections', options.maxConnections, true) ?? DEFAULT_MAX_CONNECTIONS;
+  const webhookMaxAgeMs = positiveNumber('webhookMaxAgeMs', options.webhookMaxAgeMs, false);
+
+  let proxy: string | undefined;
+  if (options.proxy !== undefined) {
+    const given: unknown = options.proxy;
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof given === 'string' ? new URL(given) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      // The proxy URL may carry credentials: only say what shape is expected.
+      configError('proxy', 'Pusher option "proxy" must be an http(s) URL such as "http://127.0.0.1:3128".');
+    }
+    proxy = given as string;
+  }
+
+  if (options.transport !== undefined) {
+    const transport: unknown = options.transport;
+    if (transport === null || typeof transport !== 'object' || typeof (transport as HttpTransport).request !== 'function') {
+      configError('transport', 'Pusher option "transport" must implement HttpTransport (a request(request) method returning a promise).');
+    }
+  }
+
+  // The HTTP client checks the retry numbers themselves (resolveRetryPolicy); only the shape is checked here.
+  const retry = options.retry;
+  if (retry !== undefined && retry !== false && (retry === null || typeof retry !== 'object')) {
+    configError('retry', `Pusher option "retry" must be false or an object { attempts?, minDelayMs?, maxDelayMs? }, got ${JSON.stringify(retry)}.`);
+  }
+
+  let batching: { maxBatchSize: number } | false = false;
+  const givenBatching: unknown = options.batching;
+  if (givenBatching === true) batching = { maxBatchSize: MAX_BATCH_SIZE };
+  else if (givenBatching !== undefined && givenBatching !== false) {
+    if (givenBatching === null || typeof givenBatching !== 'object') {
+      configError('batching', `Pusher option "batching" must be true, false or { maxBatchSize }, got ${JSON.stringify(givenBatching)}.`);
+    }
+    const size: unknown = (givenBatching as { maxBatchSize?: unknown }).maxBatchSize ?? MAX_BATCH_SIZE;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_BATCH_SIZE) {
+      configError('batching.maxBatchSize', `Pusher option "batching.maxBatchSize" must be an integer from 1 to ${MAX_BATCH_SIZE} (Pusher's batch limit), got ${JSON.stringify(size)}.`);
+    }
+    batching = { maxBatchSize: size };
+  }
+
+  if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
+    configError('logger', 'Pusher option "logger" must be an object with debug/warn/error methods (Nest\'s Logger or console).');
+  }
+
+  return {
+    appId,
+    key,
+    secret,
+    host,
+    port,
+    useTLS,
+    origin,
+    timeout,
+    maxPayloadBytes,
+    encryptionMasterKey:
+      options.encryptionMasterKeyBase64 === undefined ? undefined : parseMasterKey(options.encryptionMasterKeyBase64),
+    proxy,
+    maxConnections,
+    transport: options.transport,
+    retry,
+    batching,
+    logger: options.logger,
+    webhookMaxAgeMs,
+  };
+}
+
+/** The options a `PUSHER_URL` carries. */
+export type PusherUrlOptions = Pick<PusherOptions, 'appId' | 'key' | 'secret' | 'host' | 'useTLS'> & { port?: number };
+
+/**
+ * Parses `http(s)://KEY:SECRET@HOST[:PORT]/apps/APP_ID` (Heroku's `PUSHER_URL`); `https` means TLS.
+ * @throws PusherConfigurationError (option `url`); the message shows the URL with the secret masked.
+ */
+export function parsePusherUrl(url: string): PusherUrlOptions {
+  const shape = 'Expected http(s)://KEY:SECRET@HOST[:PORT]/apps/APP_ID.';
+  if (typeof url !== 'string' || url.trim().length === 0) {
+    configError('url', `The Pusher URL is ${url === undefined ? 'missing' : 'empty or not a string'} (is PUSHER_URL set?). ${shape}`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    configError('url', `The Pusher URL is not a valid URL. ${shape}`);
+  }
+  const shown = `${parsed.protocol}//${parsed.username ? decodeSafe(parsed.username) : ''}${parsed.password ? ':***' : ''}@${parsed.host}${parsed.pathname}`;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    configError('url', `The Pusher URL ${shown} must start with http:// or https://. ${shape}`);
+  }
+  if (!parsed.username || !parsed.password) {
+    configError('url', `The Pusher URL ${shown} has no KEY:SECRET credentials. ${shape}`);
+  }
+  const match = /^\/apps\/([^/]+)\/?$/.exec(parsed.pathname);
+  if (match === null) {
+    configError('url', `The Pusher URL ${shown} has no /apps/APP_ID path. ${shape}`);
+  }
+  if (parsed.search || parsed.hash) {
+    configError('url', `The Pusher URL ${shown} must have no query string or fragment. ${shape}`);
+  }
+  const result: PusherUrlOptions = {
+    appId: decodeSafe(match[1]!),
+    key: decodeSafe(parsed.username),
+    secret: decodeSafe(parsed.password),
+    host: parsed.hostname,
+    useTLS: parsed.protocol === 'https:',
+  };
+  if (parsed.port !== '') result.port = Number(parsed.port);
+  return result;
+}
+
+function decodeSafe(component: string): string {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component;
+  }
+}

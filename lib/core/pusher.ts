@@ -1,0 +1,343 @@
+import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
+import { authenticateUser, authorizeChannel, type AuthSigner } from './auth.js';
+import { ChannelEncryption } from './encryption.js';
+import { parsePusherUrl, resolvePusherConfig, type ResolvedPusherConfig } from './pusher.config.js';
+import { PusherHttpClient, createDefaultTransport } from './pusher-http-client.js';
+import { PusherValidationError, PusherWebhookError } from './pusher.errors.js';
+import type { PusherOptions } from './pusher.options.js';
+import type {
+  BatchEvent,
+  ChannelAuthResponse,
+  ChannelInfoAttribute,
+  ChannelInfoResult,
+  ChannelsInfoOptions,
+  ChannelsInfoResult,
+  PresenceData,
+  PusherWebhookPayload,
+  TriggerBatchResult,
+  TriggerOptions,
+  TriggerResult,
+  UserAuthResponse,
+  UserData,
+  UsersInfoResult,
+  WebhookRequest,
+} from './pusher.types.js';
+import { TriggerBatcher, type WireBatchEvent } from './trigger-batcher.js';
+import {
+  SERVER_TO_USER_PREFIX,
+  TRIGGER_INFO_ATTRIBUTES,
+  describeValue,
+  encodePathSegment,
+  isEncryptedChannel,
+  serializeData,
+  validateApiPath,
+  validateBatchSize,
+  validateChannelInfoQuery,
+  validateChannelName,
+  validateChannelsInfoQuery,
+  validateEventName,
+  validateInfoAttributes,
+  validatePayloadSize,
+  validatePresenceChannel,
+  validateQueryParams,
+  validateSocketId,
+  validateTriggerChannels,
+  validateUserId,
+} from './validation.js';
+import { verifyWebhook, type WebhookVerifier } from './webhook.js';
+
+/** Read once: both lib/core and dist/core sit two levels below package.json. */
+const LIBRARY_NAME = `nest-pusher ${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
+
+/** The `/events` body. Protocol fields are set last so nothing a caller passes can replace them. */
+interface WireTrigger {
+  name: string;
+  data: string;
+  channels: string[];
+  socket_id?: string;
+  info?: string;
+}
+
+/**
+ * The Pusher Channels server API: trigger events, query channels, authorize subscriptions, sign users in and verify
+ * webhooks. Every argument is checked against the protocol's limits before anything is sent; async methods reject
+ * (never throw) with typed errors.
+ *
+ * @example
+ * const pusher = new Pusher({ appId: '1', key: 'abc', secret: '…', cluster: 'eu' });
+ * await pusher.trigger('my-channel', 'my-event', { message: 'hello' });
+ */
+export class Pusher {
+  /** The app id (path segment of every API call). */
+  readonly appId: string;
+  /** The app key (public; pusher-js uses it too). */
+  readonly key: string;
+
+  readonly #config: ResolvedPusherConfig;
+  readonly #signer: AuthSigner;
+  readonly #webhookVerifier: WebhookVerifier;
+  readonly #encryption: ChannelEncryption | undefined;
+  readonly #http: PusherHttpClient;
+  readonly #batcher: TriggerBatcher | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @throws PusherConfigurationError when an option is missing or unusable. */
+  constructor(options: PusherOptions) {
+    const config = resolvePusherConfig(options);
+    this.#config = config;
+    this.appId = config.appId;
+    this.key = config.key;
+    this.#encryption = config.encryptionMasterKey === undefined ? undefined : new ChannelEncryption(config.encryptionMasterKey);
+    this.#signer = { key: config.key, secret: config.secret, encryption: this.#encryption };
+    this.#webhookVerifier = {
+      key: config.key,
+      secret: config.secret,
+      maxAgeMs: config.webhookMaxAgeMs,
+      encryption: this.#encryption,
+    };
+    const transport =
+      config.transport ??
+      createDefaultTransport({
+        ...(config.proxy === undefined ? {} : { proxy: config.proxy }),
+        maxConnections: config.maxConnections,
+      });
+    this.#http = new PusherHttpClient({
+      appId: config.appId,
+      key: config.key,
+      secret: config.secret,
+      origin: config.origin,
+      timeout: config.timeout,
+      retry: config.retry,
+      transport,
+      ...(config.logger === undefined ? {} : { logger: config.logger }),
+      libraryName: LIBRARY_NAME,
+    });
+    this.#batcher =
+      config.batching === false
+        ? undefined
+        : new TriggerBatcher((batch) => this.#postBatch(batch), config.batching.maxBatchSize);
+  }
+
+  /**
+   * Builds a client from `http(s)://KEY:SECRET@HOST[:PORT]/apps/APP_ID` (Heroku's `PUSHER_URL`); `overrides` adds or
+   * replaces options (timeout, encryption key, …).
+   * @throws PusherConfigurationError for a malformed URL (the message masks the secret).
+   */
+  static fromUrl(url: string, overrides?: Partial<PusherOptions>): Pusher {
+    return new Pusher({ ...parsePusherUrl(url), ...overrides } as PusherOptions);
+  }
+
+  /**
+   * Triggers `event` on one channel or up to 100. `data` strings are sent as they are, anything else JSON-encoded
+   * (then encrypted on a `private-encrypted-` channel, which must be the only channel).
+   * With `batching` on, single-channel calls of the same tick share `/batch_events` requests.
+   * @example await pusher.trigger(['a', 'b'], 'greet', { hello: 'world' }, { socketId: '123.456' })
+   */
+  async trigger(
+    channels: string | readonly string[],
+    event: string,
+    data: unknown,
+    options?: TriggerOptions,
+  ): Promise<TriggerResult> {
+    const list: string[] = typeof channels === 'string' ? [channels] : Array.isArray(channels) ? [...channels] : [];
+    if (typeof channels !== 'string' && !Array.isArray(channels)) {
+      throw new PusherValidationError(
+        `channels must be a channel name or an array of them, got ${describeValue(channels)}.`,
+        'channels-required',
+        describeValue(channels),
+      );
+    }
+    validateTriggerChannels(list);
+    validateEventName(event);
+    const { socketId, info } = this.#triggerOptions(options);
+    const wireData = this.#serializeFor(list.length === 1 ? list[0]! : undefined, data);
+
+    if (this.#batcher !== undefined && list.length === 1) {
+      const item: WireBatchEvent = { name: event, data: wireData, channel: list[0]! };
+      if (socketId !== undefined) item.socket_id = socketId;
+      if (info !== undefined) item.info = info;
+      return this.#batcher.enqueue(item);
+    }
+    const body: WireTrigger = { name: event, data: wireData, channels: list };
+    if (socketId !== undefined) body.socket_id = socketId;
+    if (info !== undefined) body.info = info;
+    return this.#http.request<TriggerResult>('POST', '/events', { body: JSON.stringify(body) });
+  }
+
+  /**
+   * Triggers up to 10 events, one channel each, in one request. The answer lists attributes per event (request
+   * order) when any asked for `info`.
+   */
+  async triggerBatch(events: readonly BatchEvent[]): Promise<TriggerBatchResult> {
+    if (!Array.isArray(events)) {
+      throw new PusherValidationError(`triggerBatch takes an array of events, got ${describeValue(events)}.`, 'batch-required', describeValue(events));
+    }
+    validateBatchSize(events.length);
+    const batch: WireBatchEvent[] = events.map((item: BatchEvent, index) => {
+      if (item === null || typeof item !== 'object') {
+        throw new PusherValidationError(`Batch event #${index} must be an object { channel, name, data }.`, 'batch-event', index);
+      }
+      validateChannelName(item.channel);
+      validateEventName(item.name);
+      const { socketId, info } = this.#triggerOptions(item);
+      const wire: WireBatchEvent = { name: item.name, data: this.#serializeFor(item.channel, item.data), channel: item.channel };
+      if (socketId !== undefined) wire.socket_id = socketId;
+      if (info !== undefined) wire.info = info;
+      return wire;
+    });
+    return this.#postBatch(batch);
+  }
+
+  /** Sends `event` to every connection of a signed-in user (channel `#server-to-user-{userId}`). */
+  async sendToUser(userId: string, event: string, data: unknown): Promise<TriggerResult> {
+    validateUserId(userId);
+    validateEventName(event);
+    const channel = SERVER_TO_USER_PREFIX + userId;
+    validateChannelName(channel);
+    const body: WireTrigger = { name: event, data: this.#serializeFor(channel, data), channels: [channel] };
+    return this.#http.request<TriggerResult>('POST', '/events', { body: JSON.stringify(body) });
+  }
+
+  /** Disconnects every connection of a signed-in user. */
+  async terminateUserConnections(userId: string): Promise<Record<string, unknown>> {
+    validateUserId(userId);
+    return this.#http.request<Record<string, unknown>>('POST', `/users/${encodePathSegment(userId)}/terminate_connections`, {
+      body: '{}',
+    });
+  }
+
+  /** Lists occupied channels (GET /channels), optionally by prefix; `user_count` needs a `presence-` prefix. */
+  async channelsInfo(options?: ChannelsInfoOptions): Promise<ChannelsInfoResult> {
+    const { prefixFilter, attributes } = options ?? {};
+    validateChannelsInfoQuery(prefixFilter, attributes);
+    const params: Record<string, string> = {};
+    if (prefixFilter !== undefined && prefixFilter !== '') params.filter_by_prefix = prefixFilter;
+    if (attributes !== undefined && attributes.length > 0) params.info = attributes.join(',');
+    return this.#http.request<ChannelsInfoResult>('GET', '/channels', { params });
+  }
+
+  /** One channel's state (GET /channels/{channel}): occupied, and the attributes asked for. */
+  async channelInfo(channel: string, attributes?: readonly ChannelInfoAttribute[]): Promise<ChannelInfoResult> {
+    validateChannelName(channel);
+    validateChannelInfoQuery(channel, attributes);
+    const params: Record<string, string> = {};
+    if (attributes !== undefined && attributes.length > 0) params.info = attributes.join(',');
+    return this.#http.request<ChannelInfoResult>('GET', `/channels/${encodePathSegment(channel)}`, { params });
+  }
+
+  /** Members of a presence channel (GET /channels/{channel}/users). */
+  async usersInfo(channel: string): Promise<UsersInfoResult> {
+    validateChannelName(channel);
+    validatePresenceChannel(channel);
+    return this.#http.request<UsersInfoResult>('GET', `/channels/${encodePathSegment(channel)}/users`);
+  }
+
+  /**
+   * The answer to pusher-js's channel authorization request (`private-`, `presence-` with `presenceData`,
+   * `private-encrypted-` with its `shared_secret`).
+   * @throws PusherValidationError (synchronously) for a bad socket id, channel or presence data.
+   * @example res.json(pusher.authorizeChannel(body.socket_id, body.channel_name, { user_id: '42' }))
+   */
+  authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData): ChannelAuthResponse {
+    return authorizeChannel(this.#signer, socketId, channel, presenceData);
+  }
+
+  /**
+   * The answer to pusher-js's user sign-in request.
+   * @throws PusherValidationError (synchronously) for a bad socket id or user data.
+   */
+  authenticateUser(socketId: string, userData: UserData): UserAuthResponse {
+    return authenticateUser(this.#signer, socketId, userData);
+  }
+
+  /** The verified, typed webhook payload, or `null` when the request is not an authentic, usable webhook. */
+  validateWebhook(request: WebhookRequest): PusherWebhookPayload | null {
+    try {
+      return verifyWebhook(this.#webhookVerifier, request);
+    } catch (error) {
+      if (error instanceof PusherWebhookError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * The verified, typed webhook payload.
+   * @throws PusherWebhookError whose `reason` says why the webhook was refused.
+   */
+  verifyWebhook(request: WebhookRequest): PusherWebhookPayload {
+    return verifyWebhook(this.#webhookVerifier, request);
+  }
+
+  /** Signed GET to any API path relative to /apps/{appId} (for calls not wrapped yet). */
+  async get<T = unknown>(path: string, params?: Record<string, string>): Promise<T> {
+    validateApiPath(path);
+    validateQueryParams(params);
+    return this.#http.request<T>('GET', path, params === undefined ? undefined : { params: { ...params } });
+  }
+
+  /** Signed POST to any API path relative to /apps/{appId}; a string body is sent as is, anything else JSON-encoded. */
+  async post<T = unknown>(path: string, body: unknown, params?: Record<string, string>): Promise<T> {
+    validateApiPath(path);
+    validateQueryParams(params);
+    const serialized = serializeData(body);
+    return this.#http.request<T>('POST', path, params === undefined ? { body: serialized } : { body: serialized, params: { ...params } });
+  }
+
+  /** Sends batched triggers still waiting, then releases pooled connections. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#batcher?.flush();
+      await this.#http.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Never the secret: logging or serializing a client shows who it is, not how it signs. */
+  toJSON(): { appId: string; key: string; origin: string } {
+    return { appId: this.appId, key: this.key, origin: this.#config.origin };
+  }
+
+  [inspect.custom](): string {
+    return `Pusher { appId: ${JSON.stringify(this.appId)}, key: ${JSON.stringify(this.key)}, origin: ${JSON.stringify(this.#config.origin)} }`;
+  }
+
+  #triggerOptions(options: { socketId?: string; info?: readonly string[] } | undefined): { socketId?: string; info?: string } {
+    if (options === undefined) return {};
+    if (options === null || typeof options !== 'object') {
+      throw new PusherValidationError(`Trigger options must be an object { socketId?, info? }, got ${describeValue(options)}.`, 'trigger-options', describeValue(options));
+    }
+    const result: { socketId?: string; info?: string } = {};
+    if (options.socketId !== undefined) {
+      validateSocketId(options.socketId);
+      result.socketId = options.socketId;
+    }
+    if (options.info !== undefined) {
+      validateInfoAttributes(options.info, TRIGGER_INFO_ATTRIBUTES);
+      if (options.info.length > 0) result.info = options.info.join(',');
+    }
+    return result;
+  }
+
+  /** Serializes (and encrypts, on an encrypted channel) data, then checks the size of what will be sent. */
+  #serializeFor(channel: string | undefined, data: unknown): string {
+    let wire = serializeData(data);
+    if (channel !== undefined && isEncryptedChannel(channel)) {
+      if (this.#encryption === undefined) {
+        throw new PusherValidationError(
+          `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (openssl rand -base64 32).`,
+          'encryption-master-key-required',
+          channel,
+        );
+      }
+      // The plaintext is always the JSON encoding of the data (pusher-js JSON-parses it after decrypting).
+      wire = this.#encryption.encrypt(channel, JSON.stringify(data) ?? wire);
+    }
+    validatePayloadSize(wire, this.#config.maxPayloadBytes);
+    return wire;
+  }
+
+  #postBatch(batch: WireBatchEvent[]): Promise<TriggerBatchResult> {
+    return this.#http.request<TriggerBatchResult>('POST', '/batch_events', { body: JSON.stringify({ batch }) });
+  }
+}

@@ -1,0 +1,127 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { PusherValidationError } from './pusher.errors.js';
+
+/** Query fields the protocol computes itself; a caller's `params` may never set them. */
+const PROTOCOL_FIELDS: ReadonlySet<string> = new Set([
+  'auth_key',
+  'auth_timestamp',
+  'auth_version',
+  'auth_signature',
+  'body_md5',
+]);
+
+/** Lower-case hex HMAC-SHA256 of `data` (UTF-8) under `secret`. */
+export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8Array): string {
+  return createHmac('sha256', secret).update(data).digest('hex');
+}
+
+/** Lower-case hex MD5 of the UTF-8 bytes of `body` (the protocol's `body_md5`). */
+export function md5Hex(body: string | Uint8Array): string {
+  return createHash('md5').update(body).digest('hex');
+}
+
+/**
+ * Compares two hex strings without leaking, through timing, how many leading characters match.
+ * Case-insensitive (hex digits only mean their value). Unequal lengths compare false at once: the length of a
+ * SHA-256 hex digest is public.
+ */
+export function constantTimeEqualHex(a: string, b: string): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string' || a.length !== b.length) return false;
+  const left = Buffer.from(a.toLowerCase(), 'latin1');
+  const right = Buffer.from(b.toLowerCase(), 'latin1');
+  // latin1 maps every UTF-16 unit to one byte, so equal string lengths give equal buffer lengths.
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** True when `name` is one of the query fields the signature owns (`auth_*`, `body_md5`), in any letter case. */
+export function isProtocolQueryField(name: string): boolean {
+  return PROTOCOL_FIELDS.has(name.toLowerCase()) || name.toLowerCase().startsWith('auth_');
+}
+
+/**
+ * Builds the signed, URL-encoded query string (no leading `?`) of one HTTP API call: `params` plus `auth_key`,
+ * `auth_timestamp`, `auth_version=1.0`, `body_md5` (when `body` is given) and `auth_signature`, signed as the
+ * protocol says: `METHOD\nPATH\nQUERY` with keys lower-cased, sorted and not escaped.
+ *
+ * @throws PusherValidationError when a param key is a protocol field (`auth_*`, `body_md5`, any case) or two keys
+ *   differ only in case.
+ * @example signRequestQuery({ key, secret, method: 'POST', path: '/apps/3/events', body, timestamp: 1353088179 })
+ */
+export function signRequestQuery(args: {
+  key: string;
+  secret: string;
+  method: 'GET' | 'POST';
+  path: string;
+  params?: Record<string, string>;
+  body?: string;
+  timestamp: number;
+}): string {
+  const timestamp = Math.floor(args.timestamp);
+  const key = args.key;
+  // The four protocol fields already sort in this order: auth_key < auth_timestamp < auth_version < body_md5.
+  const bodyMd5 = args.body === undefined ? undefined : md5Hex(args.body);
+  const protocolTail =
+    '&auth_timestamp=' + timestamp + '&auth_version=1.0' + (bodyMd5 === undefined ? '' : '&body_md5=' + bodyMd5);
+
+  const params = args.params;
+  let toSign: string;
+  let wire: string;
+  if (params === undefined || !hasOwnKeys(params)) {
+    // Hot path (every trigger): nothing to sort or escape beyond the key.
+    toSign = 'auth_key=' + key + protocolTail;
+    wire = isUrlSafe(key) ? toSign : 'auth_key=' + encodeURIComponent(key) + protocolTail;
+  } else {
+    const entries: Array<[string, string]> = [
+      ['auth_key', key],
+      ['auth_timestamp', String(timestamp)],
+      ['auth_version', '1.0'],
+    ];
+    if (bodyMd5 !== undefined) entries.push(['body_md5', bodyMd5]);
+    const seen = new Set<string>();
+    for (const name of Object.keys(params)) {
+      const lower = name.toLowerCase();
+      if (isProtocolQueryField(lower)) {
+        throw new PusherValidationError(
+          `Query parameter "${name}" is computed by the request signature and cannot be set by the caller; remove it from params.`,
+          'query-param-reserved',
+          name,
+        );
+      }
+      if (seen.has(lower)) {
+        throw new PusherValidationError(
+          `Query parameter "${name}" appears twice once keys are lower-cased (the signature lower-cases keys); keep one.`,
+          'query-param-duplicate',
+          name,
+        );
+      }
+      seen.add(lower);
+      entries.push([lower, String(params[name])]);
+    }
+    entries.sort(compareEntries);
+    toSign = '';
+    wire = '';
+    for (let i = 0; i < entries.length; i++) {
+      const [name, value] = entries[i]!;
+      const sep = i === 0 ? '' : '&';
+      toSign += sep + name + '=' + value;
+      wire += sep + encodeURIComponent(name) + '=' + encodeURIComponent(value);
+    }
+  }
+
+  const signature = hmacSha256Hex(args.secret, args.method + '\n' + args.path + '\n' + toSign);
+  return wire + '&auth_signature=' + signature;
+}
+
+function hasOwnKeys(record: Record<string, string>): boolean {
+  for (const name in record) if (Object.prototype.hasOwnProperty.call(record, name)) return true;
+  return false;
+}
+
+function compareEntries(a: [string, string], b: [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+const URL_SAFE = /^[A-Za-z0-9\-_.~]*$/;
+function isUrlSafe(value: string): boolean {
+  return URL_SAFE.test(value);
+}

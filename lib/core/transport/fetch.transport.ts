@@ -1,0 +1,89 @@
+import {
+  HttpTransportError,
+  type HttpTransport,
+  type HttpTransportRequest,
+  type HttpTransportResponse,
+} from './http-transport.js';
+import { MAX_RESPONSE_BYTES, toHttpTransportError } from './transport-errors.js';
+
+/** Options of {@link FetchTransport}. */
+export interface FetchTransportOptions {
+  /** A fetch implementation; default the global `fetch`. Pass your own to add a proxy or instrumentation. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * A transport over the WHATWG `fetch` (global by default). Redirects are not followed (the signed query must not
+ * travel to another host); the body is read in full under the request's signal and refused over 1 MiB (`ENETWORK`).
+ * Connection pooling is the fetch implementation's business; `close()` only stops new requests.
+ * @example new Pusher({ appId, key, secret, cluster: 'eu', transport: new FetchTransport() })
+ */
+export class FetchTransport implements HttpTransport {
+  private readonly fetchImpl: typeof fetch;
+  private closed = false;
+
+  constructor(options: FetchTransportOptions = {}) {
+    const impl = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
+    if (typeof impl !== 'function') {
+      throw new TypeError('FetchTransport needs a fetch implementation: this runtime has no global fetch, pass { fetch }.');
+    }
+    this.fetchImpl = impl;
+  }
+
+  /** Sends one request and reads the whole body under the request's signal. Rejects {@link HttpTransportError}. */
+  async request(request: HttpTransportRequest): Promise<HttpTransportResponse> {
+    if (this.closed) throw new HttpTransportError('the transport is closed', 'ECLOSED', false);
+    const signal = request.signal;
+    let responded = false;
+    try {
+      const init: RequestInit = { method: request.method, headers: request.headers, signal, redirect: 'manual' };
+      if (request.body !== undefined) init.body = request.body;
+      const response = await this.fetchImpl(request.origin + request.path, init);
+      responded = true;
+      const body = await readBounded(response);
+      const headers: Record<string, string | undefined> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      return { status: response.status, headers, body };
+    } catch (error) {
+      throw toHttpTransportError(error, { signal, closed: this.closed, viaProxy: false, responded });
+    }
+  }
+
+  /** Stops taking requests; running ones finish (each bounded by its signal). Idempotent. */
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+const oversized = (): HttpTransportError =>
+  new HttpTransportError(`the response body exceeds ${MAX_RESPONSE_BYTES} bytes`, 'ENETWORK', true);
+
+async function readBounded(response: Response): Promise<string> {
+  const declared = response.headers.get('content-length');
+  if (declared !== null && Number(declared) > MAX_RESPONSE_BYTES) {
+    await response.body?.cancel().catch(() => undefined);
+    throw oversized();
+  }
+  const stream = response.body;
+  if (stream === null) return '';
+  if (declared !== null) return response.text();
+  // No length announced (chunked): count while reading.
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw oversized();
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}

@@ -1,0 +1,13 @@
+/** Injection token of the options given to `PusherModule.forRoot()` / returned by the `forRootAsync()` factory. */
+export const PUSHER_MODULE_OPTIONS = 'PUSHER_MODULE_OPTIONS';
+
+/** Metadata key under which `@OnPusherEvent()` stores an array of handler descriptions on a method. */
+export const PUSHER_EVENT_HANDLER_METADATA = 'nest-pusher:on-pusher-event';
+
+/** Where `PusherWebhookGuard` leaves the verified payload on the request (read it with `@VerifiedWebhook()`). */
+export const PUSHER_VERIFIED_WEBHOOK = Symbol('nest-pusher:verified-webhook');
+
+/** pusher-js's default endpoints and the built-in webhook route. */
+export const DEFAULT_WEBHOOK_PATH = '/pusher/webhooks';
+export const DEFAULT_CHANNEL_AUTH_PATH = '/pusher/auth';
+export const DEFAULT_USER_AUTH_PATH = '/pusher/user-auth';

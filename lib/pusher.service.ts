@@ -1,0 +1,29 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Pusher } from './core/pusher.js';
+import { PUSHER_MODULE_OPTIONS } from './pusher.constants.js';
+import type { PusherModuleOptions } from './pusher.module-definition.js';
+
+/**
+ * The Pusher Channels client as an injectable: every method of the core `Pusher` class (trigger, triggerBatch,
+ * sendToUser, terminateUserConnections, channelsInfo, channelInfo, usersInfo, authorizeChannel, authenticateUser,
+ * validateWebhook, verifyWebhook, get, post), typed, built from the module options. Without a `logger` option it
+ * logs through Nest's `Logger` (context `Pusher`). Its connections are released when the application shuts down.
+ *
+ * @example
+ * ```ts
+ * constructor(private readonly pusher: PusherService) {}
+ * await this.pusher.trigger('private-orders', 'order-shipped', { id: 42 });
+ * ```
+ */
+@Injectable()
+export class PusherService extends Pusher implements OnApplicationShutdown {
+  constructor(@Inject(PUSHER_MODULE_OPTIONS) options: PusherModuleOptions) {
+    // A copy: the caller's options object is never mutated.
+    super({ ...options, logger: options.logger ?? new Logger('Pusher') });
+  }
+
+  /** Waits for the calls still in flight, then closes the HTTP connection pool. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,79 @@
+import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { PusherWebhookError } from '../core/pusher.errors.js';
+import type { PusherWebhookPayload } from '../core/pusher.types.js';
+import { PUSHER_VERIFIED_WEBHOOK } from '../pusher.constants.js';
+import { PusherService } from '../pusher.service.js';
+import { PusherWebhookRejectedException } from './pusher-webhook.exception.js';
+
+/** The parts of an Express or Fastify request the guard reads (both platforms have this shape). */
+export interface PusherWebhookHttpRequest {
+  headers: Record<string, string | string[] | undefined>;
+  /** Set by Nest when the app is created with `{ rawBody: true }` (Express and Fastify alike). */
+  rawBody?: Buffer | string;
+  [PUSHER_VERIFIED_WEBHOOK]?: PusherWebhookPayload;
+}
+
+/**
+ * Lets a request through only when it is an authentic Pusher webhook: `X-Pusher-Key` is this app's key and
+ * `X-Pusher-Signature` is the HMAC-SHA256 of the raw body bytes under this app's secret (and, with
+ * `webhookMaxAgeMs`, `time_ms` is recent). Otherwise it throws {@link PusherWebhookRejectedException} (401). Without
+ * a raw body it fails closed (500) and logs how to fix the app. The verified payload is left on the request for
+ * `@VerifiedWebhook()`. Use it through `@PusherWebhook()`; subclass it to change how requests are read.
+ */
+@Injectable()
+export class PusherWebhookGuard implements CanActivate {
+  protected readonly logger = new Logger('PusherWebhookGuard');
+
+  constructor(protected readonly pusher: PusherService) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = this.getRequest(context);
+    const body = this.getRawBody(request);
+    if (body === undefined) {
+      this.logger.error(
+        'Refused a Pusher webhook: the request has no raw body, so its signature cannot be checked; ' +
+          'create the app with `{ rawBody: true }`, e.g. NestFactory.create(AppModule, { rawBody: true }) ' +
+          '(the webhook must also reach Nest\'s JSON body parser: Pusher sends Content-Type application/json).',
+      );
+      throw this.createException('missing-raw-body');
+    }
+    let payload: PusherWebhookPayload;
+    try {
+      payload = this.pusher.verifyWebhook({
+        key: this.getHeader(request, 'x-pusher-key'),
+        signature: this.getHeader(request, 'x-pusher-signature'),
+        body,
+      });
+    } catch (error) {
+      if (error instanceof PusherWebhookError) {
+        // The reason only: the core's message and the headers stay out of the log.
+        this.logger.warn(`Refused a Pusher webhook: ${error.reason}`);
+        throw this.createException(error.reason);
+      }
+      throw error;
+    }
+    request[PUSHER_VERIFIED_WEBHOOK] = payload;
+    return true;
+  }
+
+  /** The HTTP request of the route being guarded. */
+  protected getRequest(context: ExecutionContext): PusherWebhookHttpRequest {
+    return context.switchToHttp().getRequest<PusherWebhookHttpRequest>();
+  }
+
+  /** The exact body bytes, or `undefined` when the platform kept none. */
+  protected getRawBody(request: PusherWebhookHttpRequest): Buffer | string | undefined {
+    const { rawBody } = request;
+    return Buffer.isBuffer(rawBody) || typeof rawBody === 'string' ? rawBody : undefined;
+  }
+
+  /** A request header by its lower-case name (Node lower-cases incoming header names on both platforms). */
+  protected getHeader(request: PusherWebhookHttpRequest, name: string): string | string[] | undefined {
+    return request.headers[name];
+  }
+
+  /** The exception thrown for a refused webhook. */
+  protected createException(reason: PusherWebhookError['reason']): Error {
+    return new PusherWebhookRejectedException(reason);
+  }
+}

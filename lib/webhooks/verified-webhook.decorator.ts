@@ -1,0 +1,19 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { PUSHER_VERIFIED_WEBHOOK } from '../pusher.constants.js';
+import type { PusherWebhookHttpRequest } from './pusher-webhook.guard.js';
+
+/**
+ * The verified webhook body (`PusherWebhookPayload`: `time_ms` and `events`) of a route guarded by
+ * `@PusherWebhook()`. On a route without the guard it throws (the request answers 500) rather than hand over an
+ * unverified body.
+ */
+export const VerifiedWebhook = createParamDecorator((_data: unknown, context: ExecutionContext) => {
+  const request = context.switchToHttp().getRequest<PusherWebhookHttpRequest>();
+  const payload = request[PUSHER_VERIFIED_WEBHOOK];
+  if (payload === undefined) {
+    throw new Error(
+      '@VerifiedWebhook() is used on a route that PusherWebhookGuard did not verify: add @PusherWebhook() to the route or its controller.',
+    );
+  }
+  return payload;
+});

@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from '@jest/globals';
+import * as core from 'nest-pusher/core';
+
+const coreDir = fileURLToPath(new URL('../../../lib/core/', import.meta.url));
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? tsFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('nest-pusher/core', () => {
+  it('exports exactly the public runtime API', () => {
+    expect(Object.keys(core).sort()).toEqual(
+      [
+        'FetchTransport',
+        'HttpTransportError',
+        'PUSHER_WEBHOOK_EVENT_NAMES',
+        'Pusher',
+        'PusherConfigurationError',
+        'PusherError',
+        'PusherRequestError',
+        'PusherValidationError',
+        'PusherWebhookError',
+        'TimeoutReason',
+        'UndiciTransport',
+      ].sort(),
+    );
+  });
+
+  it('has no @nestjs import anywhere under lib/core', () => {
+    const offenders = tsFiles(coreDir).filter((file) => /from\s+['"]@nestjs\/|import\(\s*['"]@nestjs\/|require\(\s*['"]@nestjs\//.test(readFileSync(file, 'utf8')));
+    expect(offenders).toEqual([]);
+    expect(tsFiles(coreDir).length).toBeGreaterThan(10);
+  });
+});

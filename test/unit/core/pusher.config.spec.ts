@@ -1,0 +1,137 @@
+import { describe, expect, it } from '@jest/globals';
+import { parsePusherUrl, resolvePusherConfig } from '../../../lib/core/pusher.config.js';
+import { PusherConfigurationError } from '../../../lib/core/pusher.errors.js';
+import type { PusherOptions } from '../../../lib/core/pusher.options.js';
+
+const base: PusherOptions = { appId: '3', key: 'app-key', secret: 'very-secret-value' };
+
+function configErrorOf(run: () => unknown): PusherConfigurationError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PusherConfigurationError);
+    return error as PusherConfigurationError;
+  }
+  throw new Error('expected a PusherConfigurationError');
+}
+
+describe('resolvePusherConfig', () => {
+  it('applies the defaults: api.pusherapp.com over TLS, timeout 10000, maxPayloadBytes 10240, no batching', () => {
+    const config = resolvePusherConfig(base);
+    expect(config).toMatchObject({
+      appId: '3',
+      key: 'app-key',
+      host: 'api.pusherapp.com',
+      useTLS: true,
+      origin: 'https://api.pusherapp.com',
+      timeout: 10000,
+      maxPayloadBytes: 10240,
+      batching: false,
+      encryptionMasterKey: undefined,
+    });
+  });
+
+  it('maps a cluster to api-{cluster}.pusher.com, and an explicit host wins', () => {
+    expect(resolvePusherConfig({ ...base, cluster: 'eu' }).origin).toBe('https://api-eu.pusher.com');
+    expect(resolvePusherConfig({ ...base, cluster: 'eu', host: 'example.test' }).origin).toBe('https://example.test');
+  });
+
+  it('builds the origin from useTLS and a non-default port', () => {
+    expect(resolvePusherConfig({ ...base, host: '127.0.0.1', port: 6001, useTLS: false }).origin).toBe('http://127.0.0.1:6001');
+    expect(resolvePusherConfig({ ...base, host: 'h.test', port: 443 }).origin).toBe('https://h.test');
+    expect(resolvePusherConfig({ ...base, host: 'h.test', port: 80, useTLS: false }).origin).toBe('http://h.test');
+    expect(resolvePusherConfig({ ...base, host: '[::1]', port: 6001, useTLS: false }).origin).toBe('http://[::1]:6001');
+  });
+
+  it('accepts a numeric appId and resolves batching', () => {
+    expect(resolvePusherConfig({ ...base, appId: 42 as unknown as string }).appId).toBe('42');
+    expect(resolvePusherConfig({ ...base, batching: true }).batching).toEqual({ maxBatchSize: 10 });
+    expect(resolvePusherConfig({ ...base, batching: { maxBatchSize: 4 } }).batching).toEqual({ maxBatchSize: 4 });
+    expect(resolvePusherConfig({ ...base, batching: {} }).batching).toEqual({ maxBatchSize: 10 });
+  });
+
+  it('decodes the encryption master key', () => {
+    const config = resolvePusherConfig({ ...base, encryptionMasterKeyBase64: Buffer.alloc(32, 1).toString('base64') });
+    expect(config.encryptionMasterKey).toHaveLength(32);
+  });
+
+  it.each<[string, Partial<Record<keyof PusherOptions, unknown>>, string]>([
+    ['a missing appId', { appId: undefined }, 'appId'],
+    ['an appId with a slash', { appId: '3/../4' }, 'appId'],
+    ['a missing key', { key: undefined }, 'key'],
+    ['an empty key', { key: '  ' }, 'key'],
+    ['a missing secret', { secret: undefined }, 'secret'],
+    ['a host with a scheme', { host: 'https://api.pusherapp.com' }, 'host'],
+    ['a host with a path', { host: 'api.pusherapp.com/apps' }, 'host'],
+    ['a host with a port', { host: 'localhost:6001' }, 'host'],
+    ['a bad cluster', { cluster: 'eu/1' }, 'cluster'],
+    ['port 0', { port: 0 }, 'port'],
+    ['port 70000', { port: 70000 }, 'port'],
+    ['a string port', { port: '6001' }, 'port'],
+    ['timeout 0', { timeout: 0 }, 'timeout'],
+    ['a negative timeout', { timeout: -5 }, 'timeout'],
+    ['maxPayloadBytes 0', { maxPayloadBytes: 0 }, 'maxPayloadBytes'],
+    ['a fractional maxPayloadBytes', { maxPayloadBytes: 10.5 }, 'maxPayloadBytes'],
+    ['maxConnections 0', { maxConnections: 0 }, 'maxConnections'],
+    ['useTLS as a string', { useTLS: 'yes' }, 'useTLS'],
+    ['a proxy that is not a URL', { proxy: 'nope' }, 'proxy'],
+    ['a socks proxy', { proxy: 'socks5://127.0.0.1:1080' }, 'proxy'],
+    ['batching of 11', { batching: { maxBatchSize: 11 } }, 'batching.maxBatchSize'],
+    ['batching of 0', { batching: { maxBatchSize: 0 } }, 'batching.maxBatchSize'],
+    ['a transport without request()', { transport: {} }, 'transport'],
+    ['a bad master key', { encryptionMasterKeyBase64: 'short' }, 'encryptionMasterKeyBase64'],
+    ['webhookMaxAgeMs 0', { webhookMaxAgeMs: 0 }, 'webhookMaxAgeMs'],
+  ])('refuses %s, naming the option', (_label, change, option) => {
+    const error = configErrorOf(() => resolvePusherConfig({ ...base, ...change } as PusherOptions));
+    expect(error.option).toBe(option);
+    expect(error.message).not.toContain('very-secret-value');
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(configErrorOf(() => resolvePusherConfig(undefined as unknown as PusherOptions)).option).toBe('options');
+  });
+
+  it('does not mutate the options', () => {
+    const options = Object.freeze({ ...base, cluster: 'eu', batching: Object.freeze({ maxBatchSize: 3 }) });
+    resolvePusherConfig(options);
+    expect(options).toEqual({ ...base, cluster: 'eu', batching: { maxBatchSize: 3 } });
+  });
+});
+
+describe('parsePusherUrl', () => {
+  it('parses http(s)://KEY:SECRET@HOST[:PORT]/apps/APP_ID', () => {
+    expect(parsePusherUrl('https://key:secret@api-eu.pusher.com/apps/123')).toEqual({
+      appId: '123',
+      key: 'key',
+      secret: 'secret',
+      host: 'api-eu.pusher.com',
+      useTLS: true,
+    });
+    expect(parsePusherUrl('http://k:s@127.0.0.1:6001/apps/app-id/')).toEqual({
+      appId: 'app-id',
+      key: 'k',
+      secret: 's',
+      host: '127.0.0.1',
+      port: 6001,
+      useTLS: false,
+    });
+  });
+
+  it('decodes percent-encoded credentials', () => {
+    expect(parsePusherUrl('https://k:s%2Fx%40y@h.test/apps/1').secret).toBe('s/x@y');
+  });
+
+  it.each([
+    ['not a URL', 'not a url with sup3rs3cret'],
+    ['another scheme', 'ftp://k:sup3rs3cret@h.test/apps/1'],
+    ['no credentials', 'https://h.test/apps/1'],
+    ['no secret', 'https://k@h.test/apps/1'],
+    ['no /apps path', 'https://k:sup3rs3cret@h.test/1'],
+    ['a query string', 'https://k:sup3rs3cret@h.test/apps/1?x=1'],
+    ['an empty string', ''],
+  ])('refuses %s without showing the secret', (_label, url) => {
+    const error = configErrorOf(() => parsePusherUrl(url));
+    expect(error.option).toBe('url');
+    expect(error.message).not.toContain('sup3rs3cret');
+  });
+});

@@ -1,0 +1,307 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PusherConfigurationError } from '../../../lib/core/pusher.errors.js';
+import { FetchTransport } from '../../../lib/core/transport/fetch.transport.js';
+import {
+  HttpTransportError,
+  TimeoutReason,
+  type HttpTransport,
+  type HttpTransportRequest,
+} from '../../../lib/core/transport/http-transport.js';
+import { UndiciTransport } from '../../../lib/core/transport/undici.transport.js';
+import {
+  closedPort,
+  startMisbehavingServer,
+  watchUnhandledRejections,
+  type MisbehavingServer,
+} from '../../support/misbehaving-server.js';
+
+const BOUND_MS = 300;
+const MARGIN_MS = 700;
+
+let server: MisbehavingServer;
+const rejections = watchUnhandledRejections();
+
+beforeAll(async () => {
+  server = await startMisbehavingServer();
+});
+
+afterAll(async () => {
+  await server.close();
+  rejections.stop();
+  expect(rejections.seen).toEqual([]);
+});
+
+/** A request whose signal aborts with TimeoutReason after `boundMs`, as PusherHttpClient does. */
+function timedRequest(overrides: Partial<HttpTransportRequest> = {}, boundMs = 5000): HttpTransportRequest & { done(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new TimeoutReason(boundMs)), boundMs);
+  return {
+    method: 'POST',
+    origin: server.origin,
+    path: '/apps/1/events?auth_key=k&auth_signature=0123',
+    headers: Object.freeze({ 'Content-Type': 'application/json', 'X-Pusher-Library': 'nest-pusher test' }) as Record<
+      string,
+      string
+    >,
+    body: '{"name":"e","channels":["c"],"data":"d"}',
+    signal: controller.signal,
+    ...overrides,
+    done: () => clearTimeout(timer),
+  };
+}
+
+async function failure(transport: HttpTransport, request: HttpTransportRequest & { done(): void }): Promise<{
+  error: HttpTransportError;
+  elapsed: number;
+}> {
+  const started = Date.now();
+  try {
+    await transport.request(request);
+  } catch (error) {
+    if (!(error instanceof HttpTransportError)) throw new Error(`expected HttpTransportError, got ${String(error)}`);
+    return { error, elapsed: Date.now() - started };
+  } finally {
+    request.done();
+  }
+  throw new Error('expected the request to fail');
+}
+
+const transports: Array<[string, () => HttpTransport]> = [
+  ['UndiciTransport', () => new UndiciTransport({ maxConnections: 8 })],
+  ['FetchTransport', () => new FetchTransport()],
+];
+
+describe.each(transports)('%s', (_name, make) => {
+  let transport: HttpTransport;
+  beforeAll(() => {
+    transport = make();
+  });
+  afterAll(async () => {
+    await transport.close?.();
+  });
+
+  it('sends method, path, headers and body, and resolves status, lower-cased headers and the whole body', async () => {
+    server.clearRequests();
+    server.queue({ kind: 'respond', status: 200, body: '{"channels":{"a":{"user_count":2}}}', headers: { 'X-Extra': 'yes' } });
+    const request = timedRequest();
+    const response = await transport.request(request);
+    request.done();
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('{"channels":{"a":{"user_count":2}}}');
+    expect(response.headers['x-extra']).toBe('yes');
+    expect(response.headers['content-type']).toBe('application/json');
+    const seen = server.requests[0]!;
+    expect(seen.method).toBe('POST');
+    expect(seen.url).toBe('/apps/1/events?auth_key=k&auth_signature=0123');
+    expect(seen.headers['content-type']).toBe('application/json');
+    expect(seen.headers['x-pusher-library']).toBe('nest-pusher test');
+    expect(seen.body).toBe('{"name":"e","channels":["c"],"data":"d"}');
+  });
+
+  it('sends a GET without a body', async () => {
+    server.clearRequests();
+    const request = timedRequest({ method: 'GET', body: undefined, path: '/apps/1/channels?x=1' });
+    const response = await transport.request(request);
+    request.done();
+    expect(response.status).toBe(200);
+    expect(server.requests[0]!.method).toBe('GET');
+    expect(server.requests[0]!.body).toBe('');
+  });
+
+  it('resolves a non-2xx answer with its status and body', async () => {
+    server.queue({ kind: 'respond', status: 503, body: 'Service unavailable', headers: { 'Retry-After': '1' } });
+    const request = timedRequest();
+    const response = await transport.request(request);
+    request.done();
+    expect(response.status).toBe(503);
+    expect(response.body).toBe('Service unavailable');
+    expect(response.headers['retry-after']).toBe('1');
+  });
+
+  it('reports a refused connection as ECONNREFUSED, not sent', async () => {
+    const port = await closedPort();
+    const { error, elapsed } = await failure(transport, timedRequest({ origin: `http://127.0.0.1:${port}` }));
+    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.requestSent).toBe(false);
+    expect(elapsed).toBeLessThan(BOUND_MS + MARGIN_MS);
+  });
+
+  it('reports headers that never come as ETIMEDOUT once the signal aborts with TimeoutReason', async () => {
+    server.queue({ kind: 'no-headers' });
+    const { error, elapsed } = await failure(transport, timedRequest({}, BOUND_MS));
+    expect(error.code).toBe('ETIMEDOUT');
+    expect(error.message).toContain(`${BOUND_MS} ms`);
+    expect(elapsed).toBeGreaterThanOrEqual(BOUND_MS - 5);
+    expect(elapsed).toBeLessThan(BOUND_MS + MARGIN_MS);
+  });
+
+  it('reports a body that stalls after the headers as ETIMEDOUT', async () => {
+    server.queue({ kind: 'stall-body' });
+    const { error, elapsed } = await failure(transport, timedRequest({}, BOUND_MS));
+    expect(error.code).toBe('ETIMEDOUT');
+    expect(elapsed).toBeGreaterThanOrEqual(BOUND_MS - 5);
+    expect(elapsed).toBeLessThan(BOUND_MS + MARGIN_MS);
+  });
+
+  it('reports a connection reset mid-response as ECONNRESET, sent', async () => {
+    server.queue({ kind: 'reset-mid-response' });
+    const { error, elapsed } = await failure(transport, timedRequest({}, 5000));
+    expect(error.code).toBe('ECONNRESET');
+    expect(error.requestSent).toBe(true);
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it('reports a connection reset before any answer as ECONNRESET, sent', async () => {
+    server.queue({ kind: 'reset-before-response' });
+    const { error } = await failure(transport, timedRequest({}, 5000));
+    expect(error.code).toBe('ECONNRESET');
+    expect(error.requestSent).toBe(true);
+  });
+
+  it('refuses a body over 1 MiB announced by content-length', async () => {
+    server.queue({ kind: 'oversized' });
+    const { error } = await failure(transport, timedRequest({}, 5000));
+    expect(error.code).toBe('ENETWORK');
+    expect(error.message).toMatch(/exceeds 1048576 bytes/);
+  });
+
+  it('refuses a chunked body once it grows over 1 MiB', async () => {
+    server.queue({ kind: 'oversized', chunked: true });
+    const { error } = await failure(transport, timedRequest({}, 5000));
+    expect(error.code).toBe('ENETWORK');
+    expect(error.message).toMatch(/exceeds 1048576 bytes/);
+  });
+
+  it('reads a body just under the bound', async () => {
+    server.queue({ kind: 'oversized', bytes: 1024 * 1024, chunked: true });
+    const request = timedRequest({}, 5000);
+    const response = await transport.request(request);
+    request.done();
+    expect(response.body.length).toBe(1024 * 1024);
+  });
+
+  it('reports an abort for another reason than TimeoutReason as ENETWORK, not a timeout', async () => {
+    server.queue({ kind: 'no-headers' });
+    const controller = new AbortController();
+    const request = { ...timedRequest({}, 5000), signal: controller.signal };
+    setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+    const { error } = await failure(transport, request);
+    expect(error.code).toBe('ENETWORK');
+    expect(error.message).toMatch(/aborted/);
+  });
+
+  it('never puts the path or query in an error message', async () => {
+    const port = await closedPort();
+    const { error } = await failure(transport, timedRequest({ origin: `http://127.0.0.1:${port}` }));
+    expect(error.message).not.toContain('auth_signature');
+    expect(error.message).not.toContain('/apps/1/events');
+  });
+
+  it('keeps working after every fault', async () => {
+    const request = timedRequest();
+    const response = await transport.request(request);
+    request.done();
+    expect(response.status).toBe(200);
+  });
+});
+
+describe.each(transports)('%s close()', (_name, make) => {
+  it('rejects later requests with ECLOSED (not sent) and may be called twice', async () => {
+    const transport = make();
+    const before = timedRequest();
+    expect((await transport.request(before)).status).toBe(200);
+    before.done();
+    await transport.close?.();
+    await transport.close?.();
+    const { error } = await failure(transport, timedRequest());
+    expect(error.code).toBe('ECLOSED');
+    expect(error.requestSent).toBe(false);
+  });
+});
+
+describe('UndiciTransport pool', () => {
+  it('reuses keep-alive connections across sequential calls', async () => {
+    const transport = new UndiciTransport();
+    const before = server.connections;
+    for (let i = 0; i < 200; i++) {
+      const request = timedRequest({}, 5000);
+      expect((await transport.request(request)).status).toBe(200);
+      request.done();
+    }
+    expect(server.connections - before).toBeLessThanOrEqual(2);
+    await transport.close();
+  });
+
+  it('opens at most maxConnections connections under concurrency', async () => {
+    const transport = new UndiciTransport({ maxConnections: 4 });
+    const before = server.connections;
+    server.setFallback({ kind: 'respond', delayMs: 5 });
+    try {
+      const requests = Array.from({ length: 200 }, () => timedRequest({}, 10_000));
+      const responses = await Promise.all(requests.map((r) => transport.request(r)));
+      requests.forEach((r) => r.done());
+      expect(responses.every((r) => r.status === 200)).toBe(true);
+      const opened = server.connections - before;
+      expect(opened).toBeGreaterThanOrEqual(1);
+      expect(opened).toBeLessThanOrEqual(4);
+    } finally {
+      server.setFallback({ kind: 'respond' });
+      await transport.close();
+    }
+  });
+
+  it('lets a running request finish when closed gracefully', async () => {
+    const transport = new UndiciTransport();
+    server.queue({ kind: 'respond', delayMs: 100, body: '{"late":true}' });
+    const request = timedRequest({}, 5000);
+    const pending = transport.request(request);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const closing = transport.close();
+    const response = await pending;
+    request.done();
+    await closing;
+    expect(response.body).toBe('{"late":true}');
+  });
+
+  it('refuses unusable options without echoing a proxy URL', () => {
+    expect(() => new UndiciTransport({ maxConnections: 0 })).toThrow(PusherConfigurationError);
+    expect(() => new UndiciTransport({ maxConnections: 1.5 })).toThrow(PusherConfigurationError);
+    expect(() => new UndiciTransport({ keepAliveTimeoutMs: -1 })).toThrow(PusherConfigurationError);
+    let error: unknown;
+    try {
+      new UndiciTransport({ proxy: 'not a url with s3cr3t' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(PusherConfigurationError);
+    expect((error as Error).message).not.toContain('s3cr3t');
+    expect(() => new UndiciTransport({ proxy: 'socks5://127.0.0.1:1080' })).toThrow(PusherConfigurationError);
+  });
+});
+
+describe('FetchTransport', () => {
+  it('uses the fetch it is given', async () => {
+    const urls: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      urls.push(String(input));
+      return new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const transport = new FetchTransport({ fetch: fake });
+    const request = timedRequest();
+    const response = await transport.request(request);
+    request.done();
+    expect(response.body).toBe('{"ok":true}');
+    expect(urls).toEqual([`${server.origin}/apps/1/events?auth_key=k&auth_signature=0123`]);
+  });
+
+  it('does not follow redirects (the signed query must not travel elsewhere)', async () => {
+    server.clearRequests();
+    server.queue({ kind: 'respond', status: 302, body: '', headers: { location: '/elsewhere' } });
+    const transport = new FetchTransport();
+    const request = timedRequest();
+    const response = await transport.request(request);
+    request.done();
+    expect(response.status).toBe(302);
+    expect(server.requests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,221 @@
+import './support/nest-app.js';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { Injectable, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { Test, type TestingModule } from '@nestjs/testing';
+import {
+  Pusher,
+  PUSHER_AUTHORIZER,
+  PUSHER_MODULE_OPTIONS,
+  PusherConfigurationError,
+  PusherModule,
+  type PusherAuthorizer,
+  type PusherModuleOptions,
+  PusherService,
+  PusherWebhookDispatcher,
+  PusherWebhookGuard,
+} from 'nest-pusher';
+import { APP, captureLogs } from './support/nest-app.js';
+
+const modules: TestingModule[] = [];
+async function compile(imports: any[], providers: any[] = []): Promise<TestingModule> {
+  const moduleRef = await Test.createTestingModule({ imports, providers }).compile();
+  modules.push(moduleRef);
+  return moduleRef;
+}
+afterEach(async () => {
+  await Promise.all(modules.splice(0).map((moduleRef) => moduleRef.close()));
+});
+
+@Injectable()
+class UsersService {
+  isAllowed(channel: string): boolean {
+    return channel === 'private-allowed';
+  }
+}
+@Module({ providers: [UsersService], exports: [UsersService] })
+class UsersModule {}
+
+@Injectable()
+class UsersAuthorizer implements PusherAuthorizer {
+  constructor(readonly users: UsersService) {}
+  authorizeChannel({ channel }: { channel: string }) {
+    return this.users.isAllowed(channel);
+  }
+  authenticateUser() {
+    return false as const;
+  }
+}
+
+describe('PusherModule.forRoot', () => {
+  it('provides a PusherService that is the whole core client, built from the options', async () => {
+    const moduleRef = await compile([PusherModule.forRoot({ ...APP, cluster: 'eu' })]);
+    const service = moduleRef.get(PusherService);
+    expect(service).toBeInstanceOf(Pusher);
+    expect(service.appId).toBe(APP.appId);
+    expect(service.key).toBe(APP.key);
+    for (const method of ['trigger', 'triggerBatch', 'sendToUser', 'terminateUserConnections', 'channelsInfo',
+      'channelInfo', 'usersInfo', 'authorizeChannel', 'authenticateUser', 'validateWebhook', 'verifyWebhook', 'get',
+      'post', 'close'] as const) {
+      expect(typeof service[method]).toBe('function');
+    }
+    // A real signature, checked independently: the docs' private-channel vector needs the docs' credentials.
+    const docs = await compile([
+      PusherModule.forRoot({ appId: '3', key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8' }),
+    ]);
+    expect(docs.get(PusherService).authorizeChannel('1234.1234', 'private-foobar')).toEqual({
+      auth: '278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4',
+    });
+  });
+
+  it('keeps the extras out of the options the client receives, and leaves the caller\'s object alone', async () => {
+    const options = { ...APP, isGlobal: false, authorizer: UsersAuthorizer, webhookController: false as const,
+      authController: false as const, imports: [UsersModule] };
+    const snapshot = { ...options };
+    const moduleRef = await compile([PusherModule.forRoot(options)]);
+    expect(moduleRef.get(PUSHER_MODULE_OPTIONS)).toEqual(APP);
+    expect(options).toEqual(snapshot);
+  });
+
+  it('provides the guard and the dispatcher', async () => {
+    const moduleRef = await compile([PusherModule.forRoot(APP)]);
+    expect(moduleRef.get(PusherWebhookGuard)).toBeInstanceOf(PusherWebhookGuard);
+    expect(moduleRef.get(PusherWebhookDispatcher)).toBeInstanceOf(PusherWebhookDispatcher);
+    expect(moduleRef.get(PUSHER_AUTHORIZER)).toBeNull();
+  });
+
+  it('fails the start with the core\'s PusherConfigurationError on unusable options', async () => {
+    await expect(
+      Test.createTestingModule({ imports: [PusherModule.forRoot({ appId: '1', key: 'k', secret: '' })] }).compile(),
+    ).rejects.toBeInstanceOf(PusherConfigurationError);
+  });
+
+  it('refuses an empty route path at registration time', () => {
+    expect(() => PusherModule.forRoot({ ...APP, webhookController: { path: ' ' } })).toThrow(PusherConfigurationError);
+    expect(() => PusherModule.forRoot({ ...APP, authController: { userAuthPath: '' } })).toThrow(
+      /authController\.userAuthPath/,
+    );
+  });
+
+  it('builds the authorizer with Nest DI, its dependencies coming from `imports`', async () => {
+    const moduleRef = await compile([PusherModule.forRoot({ ...APP, authorizer: UsersAuthorizer, imports: [UsersModule] })]);
+    const authorizer = moduleRef.get<UsersAuthorizer>(PUSHER_AUTHORIZER);
+    expect(authorizer).toBeInstanceOf(UsersAuthorizer);
+    expect(authorizer.users).toBeInstanceOf(UsersService);
+  });
+
+  it('closes the client when the application shuts down', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [PusherModule.forRoot(APP)] }).compile();
+    const service = moduleRef.get(PusherService);
+    const close = jest.spyOn(service, 'close');
+    await moduleRef.close();
+    expect(close).toHaveBeenCalledTimes(1);
+    await expect(service.trigger('my-channel', 'my-event', {})).rejects.toThrow(/closed/);
+  });
+});
+
+describe('PusherModule.forRootAsync', () => {
+  it('useFactory with @nestjs/config\'s ConfigService', async () => {
+    const moduleRef = await compile([
+      PusherModule.forRootAsync({
+        imports: [
+          ConfigModule.forRoot({
+            ignoreEnvFile: true,
+            load: [() => ({ PUSHER_APP_ID: '555', PUSHER_KEY: 'from-config', PUSHER_SECRET: 'config-secret' })],
+          }),
+        ],
+        inject: [ConfigService],
+        useFactory: (config: ConfigService): PusherModuleOptions => ({
+          appId: config.getOrThrow<string>('PUSHER_APP_ID'),
+          key: config.getOrThrow<string>('PUSHER_KEY'),
+          secret: config.getOrThrow<string>('PUSHER_SECRET'),
+        }),
+      }),
+    ]);
+    const service = moduleRef.get(PusherService);
+    expect(service.appId).toBe('555');
+    expect(service.key).toBe('from-config');
+    // Signed with the secret from the config: checked independently.
+    const signed = service.authorizeChannel('1.2', 'private-a');
+    const { createHmac } = await import('node:crypto');
+    expect(signed.auth).toBe(`from-config:${createHmac('sha256', 'config-secret').update('1.2:private-a').digest('hex')}`);
+  });
+
+  it('useFactory may be async', async () => {
+    const moduleRef = await compile([
+      PusherModule.forRootAsync({ useFactory: async () => ({ ...APP, appId: '8' }) }),
+    ]);
+    expect(moduleRef.get(PusherService).appId).toBe('8');
+  });
+
+  it('useClass', async () => {
+    @Injectable()
+    class PusherConfig {
+      create(): PusherModuleOptions {
+        return { ...APP, appId: '909' };
+      }
+    }
+    const moduleRef = await compile([PusherModule.forRootAsync({ useClass: PusherConfig })]);
+    expect(moduleRef.get(PusherService).appId).toBe('909');
+  });
+
+  it('useExisting', async () => {
+    @Injectable()
+    class SharedPusherConfig {
+      create(): PusherModuleOptions {
+        return { ...APP, appId: '303' };
+      }
+    }
+    @Module({ providers: [SharedPusherConfig], exports: [SharedPusherConfig] })
+    class SharedConfigModule {}
+    const moduleRef = await compile([
+      PusherModule.forRootAsync({ imports: [SharedConfigModule], useExisting: SharedPusherConfig }),
+    ]);
+    expect(moduleRef.get(PusherService).appId).toBe('303');
+  });
+
+  it('takes the extras too: the authorizer is built with dependencies from the async `imports`', async () => {
+    const moduleRef = await compile([
+      PusherModule.forRootAsync({
+        imports: [UsersModule],
+        inject: [UsersService],
+        useFactory: () => APP,
+        authorizer: UsersAuthorizer,
+      }),
+    ]);
+    const authorizer = moduleRef.get<UsersAuthorizer>(PUSHER_AUTHORIZER);
+    expect(authorizer).toBeInstanceOf(UsersAuthorizer);
+    expect(authorizer.users).toBeInstanceOf(UsersService);
+    expect(moduleRef.get(PUSHER_MODULE_OPTIONS)).toBe(APP);
+  });
+});
+
+describe('isGlobal', () => {
+  @Injectable()
+  class Notifier {
+    constructor(readonly pusher: PusherService) {}
+  }
+  @Module({ providers: [Notifier] })
+  class FeatureModule {}
+
+  it('makes PusherService injectable in a module that does not import PusherModule', async () => {
+    const moduleRef = await compile([PusherModule.forRoot({ ...APP, isGlobal: true }), FeatureModule]);
+    expect(moduleRef.get(Notifier).pusher).toBe(moduleRef.get(PusherService));
+  });
+
+  it('works for forRootAsync as well', async () => {
+    const moduleRef = await compile([PusherModule.forRootAsync({ useFactory: () => APP, isGlobal: true }), FeatureModule]);
+    expect(moduleRef.get(Notifier).pusher).toBeInstanceOf(PusherService);
+  });
+
+  it('is off by default: another module cannot inject PusherService without importing it', async () => {
+    const logs = captureLogs();
+    try {
+      await expect(
+        Test.createTestingModule({ imports: [PusherModule.forRoot(APP), FeatureModule] }).compile(),
+      ).rejects.toThrow(/PusherService/);
+    } finally {
+      logs.restore();
+    }
+  });
+});
