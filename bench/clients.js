@@ -39,7 +39,7 @@ export async function ourService(port, name = 'nest-pusher PusherService') {
     await import('reflect-metadata');
     const { NestFactory } = await import('@nestjs/core');
     const { PusherModule, PusherService } = await import('nest-pusher');
-    const app = await NestFactory.createApplicationContext(PusherModule.forRoot(clientOptions(port)), {
+    const app = await NestFactory.createApplicationContext(PusherModule.forRoot({ ...clientOptions(port), authController: false, webhookController: false }), {
       logger: ['error'],
     });
     const service = app.get(PusherService);

@@ -6,10 +6,12 @@
 //   node bench/profile.js --summarize file.cpuprofile
 //   node bench/profile.js --diff a.cpuprofile callsA b.cpuprofile callsB   (self µs per call, largest differences)
 //
-// The profile is written to bench/.profiles/ (not committed) and summarized: top functions by self time, and the
+// The profile is written to the OS temp dir (nest-pusher-profiles/, never into the repo) and summarized: top functions by self time, and the
 // total per area, so that a cost can be pinned to a file and function in lib/ (dist/ maps 1:1 to lib/).
 import { Session } from 'node:inspector/promises';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { official, ourCore, ourService, rawUndici } from './clients.js';
 import { PAYLOADS } from './fixtures.js';
@@ -122,9 +124,9 @@ async function main() {
     const result = await runConcurrent(() => client.trigger(data), n, c);
     const { profile } = await session.post('Profiler.stop');
     session.disconnect();
-    const dir = fileURLToPath(new URL('./.profiles/', import.meta.url));
+    const dir = join(tmpdir(), 'nest-pusher-profiles');
     mkdirSync(dir, { recursive: true });
-    const file = `${dir}${which}-${payload}-c${c}.cpuprofile`;
+    const file = join(dir, `${which}-${payload}-c${c}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
     console.log(
       `${which} ${payload} c=${c}: ${Math.round(result.opsPerSec)} calls/s, ${result.cpuMicrosPerCall.toFixed(1)} µs CPU/call, ` +

@@ -56,13 +56,13 @@ class AppModule {}
 Module({
   imports: [
     // The API host is never called in this process; the module needs credentials to verify webhooks.
-    PusherModule.forRoot({ ...APP, host: '127.0.0.1', port: 9, useTLS: false }),
+    PusherModule.forRoot({ ...APP, host: '127.0.0.1', port: 9, useTLS: false, authController: false }),
   ],
   controllers: [OfficialWebhookController, FloorController],
   providers: [OccupiedHandler],
 })(AppModule);
 
-const app = await NestFactory.create(AppModule, { rawBody: true, logger: ['error', 'warn'] });
+const app = await NestFactory.create(AppModule, { rawBody: true, logger: ['error'] });
 await app.listen(0, '127.0.0.1');
 const port = app.getHttpServer().address().port;
 // Keep-alive must outlive the pauses between cells.

@@ -243,12 +243,14 @@ function waitForReady(child: ChildProcess, output: OutputBuffer, timeoutMs: numb
   });
 }
 
-/** soketi answers `GET /` with `OK` on its API port. */
+/** soketi answers `GET /` with `OK` on its API port (anything else there is another server on that port). */
 function answersHttp(host: string, port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const req = request({ host, port, path: '/', method: 'GET', timeout: 2000, agent: false }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode === 200));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk.slice(0, 16)));
+      res.once('end', () => resolve(res.statusCode === 200 && body === 'OK'));
     });
     req.once('timeout', () => req.destroy(new Error('timeout')));
     req.once('error', () => resolve(false));

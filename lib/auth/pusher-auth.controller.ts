@@ -15,6 +15,8 @@ import {
 } from '@nestjs/common';
 import { PusherError, PusherValidationError } from '../core/pusher.errors.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse } from '../core/pusher.types.js';
+import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
+import type { PusherModuleOptions } from '../pusher.module-definition.js';
 import { PusherService } from '../pusher.service.js';
 import { PUSHER_AUTHORIZER, type PusherAuthorizer } from './pusher-authorizer.interface.js';
 
@@ -73,7 +75,8 @@ function readChannelName(body: unknown): string {
  * Builds the built-in auth controller for one `PusherModule` registration, answering pusher-js's requests:
  * `POST {channelAuthPath}` (channel authorization: `socket_id`, `channel_name`) and `POST {userAuthPath}` (user
  * authentication: `socket_id`), form-encoded (pusher-js's default) or JSON. Malformed input → 400, a public channel
- * (which needs no authorization) → 400, the authorizer refusing or absent → 403, otherwise 200 with the signed answer
+ * (which needs no authorization) → 400, the authorizer refusing or absent → 403, an encrypted channel on an app
+ * without `encryptionMasterKeyBase64` → 403 (logged), otherwise 200 with the signed answer
  * (pusher-js accepts nothing but 200).
  *
  * A class per registration, for the same reason as the webhook controller: the paths must be in the decorator
@@ -87,6 +90,7 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
     constructor(
       private readonly pusher: PusherService,
       @Inject(PUSHER_AUTHORIZER) private readonly authorizer: PusherAuthorizer | null,
+      @Inject(PUSHER_MODULE_OPTIONS) private readonly options: PusherModuleOptions,
     ) {}
 
     onModuleInit(): void {
@@ -131,6 +135,14 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
       }
       if (decision !== true && !isRecord(decision)) {
         throw new ForbiddenException();
+      }
+      if (kind === 'private-encrypted' && !this.options.encryptionMasterKeyBase64) {
+        // Allowed, but unservable: a 4xx, so that no client can provoke server errors at will.
+        this.logger.error(
+          `Refused ${channel}: end-to-end encrypted channels need the encryptionMasterKeyBase64 option ` +
+            '(32 random bytes as base64, e.g. openssl rand -base64 32).',
+        );
+        throw new ForbiddenException('This server does not serve end-to-end encrypted channels');
       }
       return this.sign(channel, () => this.pusher.authorizeChannel(socketId, channel));
     }

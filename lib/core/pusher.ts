@@ -125,7 +125,10 @@ export class Pusher {
    * @throws PusherConfigurationError for a malformed URL (the message masks the secret).
    */
   static fromUrl(url: string, overrides?: Partial<PusherOptions>): Pusher {
-    return new Pusher({ ...parsePusherUrl(url), ...overrides } as PusherOptions);
+    const options: Record<string, unknown> = { ...parsePusherUrl(url) };
+    // An override left undefined (e.g. an unset environment variable) must not erase what the URL says.
+    for (const [name, value] of Object.entries(overrides ?? {})) if (value !== undefined) options[name] = value;
+    return new Pusher(options as unknown as PusherOptions);
   }
 
   /**
@@ -150,6 +153,19 @@ export class Pusher {
     }
     validateTriggerChannels(list);
     validateEventName(event);
+    if (options !== undefined && options !== null && typeof options === 'object') {
+      for (const name of Object.keys(options)) {
+        if (name !== 'socketId' && name !== 'info') {
+          // Silently ignoring `socket_id` (the official client's spelling) would deliver the event to its sender.
+          throw new PusherValidationError(
+            `Unknown trigger option "${name}"; the options are socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
+            'trigger-options',
+            name,
+            'socketId,info',
+          );
+        }
+      }
+    }
     const { socketId, info } = this.#triggerOptions(options);
     const wireData = this.#serializeFor(list.length === 1 ? list[0]! : undefined, data);
 

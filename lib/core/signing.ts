@@ -1,3 +1,4 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { PusherValidationError } from './pusher.errors.js';
 
@@ -10,6 +11,9 @@ const PROTOCOL_FIELDS: ReadonlySet<string> = new Set([
   'body_md5',
 ]);
 
+/** `crypto.hash` (Node ≥ 20.12) hashes in one native call, about twice as fast as a Hash object for short bodies. */
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
+
 /** Lower-case hex HMAC-SHA256 of `data` (UTF-8) under `secret`. */
 export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8Array): string {
   return createHmac('sha256', secret).update(data).digest('hex');
@@ -17,7 +21,7 @@ export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8A
 
 /** Lower-case hex MD5 of the UTF-8 bytes of `body` (the protocol's `body_md5`). */
 export function md5Hex(body: string | Uint8Array): string {
-  return createHash('md5').update(body).digest('hex');
+  return oneShotHash === undefined ? createHash('md5').update(body).digest('hex') : oneShotHash('md5', body, 'hex');
 }
 
 /**
@@ -27,9 +31,9 @@ export function md5Hex(body: string | Uint8Array): string {
  */
 export function constantTimeEqualHex(a: string, b: string): boolean {
   if (typeof a !== 'string' || typeof b !== 'string' || a.length !== b.length) return false;
-  const left = Buffer.from(a.toLowerCase(), 'latin1');
-  const right = Buffer.from(b.toLowerCase(), 'latin1');
-  // latin1 maps every UTF-16 unit to one byte, so equal string lengths give equal buffer lengths.
+  // UTF-8, not latin1: latin1 keeps only the low byte of each character, so "š" would pass for "a".
+  const left = Buffer.from(a.toLowerCase(), 'utf8');
+  const right = Buffer.from(b.toLowerCase(), 'utf8');
   return left.length === right.length && timingSafeEqual(left, right);
 }
 

@@ -3,9 +3,10 @@ import type { PusherWebhookFailure } from '../core/pusher.errors.js';
 
 /**
  * Thrown by `PusherWebhookGuard` when a webhook request must reach no handler. 401 for a request that is not
- * authentic (unsigned, forged, wrong key, malformed, stale); 500 for `missing-raw-body`, which is the application's
- * configuration, not the sender's fault (the app was not created with `{ rawBody: true }`). Either way Pusher delivers
- * again later. The answer names the reason only, never a key, signature or secret.
+ * authentic (unsigned, forged, wrong key, malformed or not JSON, stale); 500 for `missing-raw-body`: a JSON body was
+ * parsed but its bytes were not kept, i.e. the app was not created with `{ rawBody: true }` (the application's fault,
+ * not the sender's). Either way Pusher delivers again later. The answer names the reason only, never a key, signature
+ * or secret.
  */
 export class PusherWebhookRejectedException extends HttpException {
   constructor(readonly reason: PusherWebhookFailure) {

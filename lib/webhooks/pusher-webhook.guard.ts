@@ -10,14 +10,17 @@ export interface PusherWebhookHttpRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Set by Nest when the app is created with `{ rawBody: true }` (Express and Fastify alike). */
   rawBody?: Buffer | string;
+  /** The parsed body. */
+  body?: unknown;
   [PUSHER_VERIFIED_WEBHOOK]?: PusherWebhookPayload;
 }
 
 /**
  * Lets a request through only when it is an authentic Pusher webhook: `X-Pusher-Key` is this app's key and
  * `X-Pusher-Signature` is the HMAC-SHA256 of the raw body bytes under this app's secret (and, with
- * `webhookMaxAgeMs`, `time_ms` is recent). Otherwise it throws {@link PusherWebhookRejectedException} (401). Without
- * a raw body it fails closed (500) and logs how to fix the app. The verified payload is left on the request for
+ * `webhookMaxAgeMs`, `time_ms` is recent). Otherwise it throws {@link PusherWebhookRejectedException} (401, also for
+ * a body that is not JSON). A JSON body without its raw bytes means the app was not created with `{ rawBody: true }`:
+ * it fails closed (500) and logs how to fix the app. The verified payload is left on the request for
  * `@VerifiedWebhook()`. Use it through `@PusherWebhook()`; subclass it to change how requests are read.
  */
 @Injectable()
@@ -30,12 +33,18 @@ export class PusherWebhookGuard implements CanActivate {
     const request = this.getRequest(context);
     const body = this.getRawBody(request);
     if (body === undefined) {
-      this.logger.error(
-        'Refused a Pusher webhook: the request has no raw body, so its signature cannot be checked; ' +
-          'create the app with `{ rawBody: true }`, e.g. NestFactory.create(AppModule, { rawBody: true }) ' +
-          '(the webhook must also reach Nest\'s JSON body parser: Pusher sends Content-Type application/json).',
-      );
-      throw this.createException('missing-raw-body');
+      if (this.isParsedJson(request)) {
+        // Nest parsed a JSON body but kept no bytes: the app was created without `rawBody: true`. Every webhook
+        // would fail, so this is the application's fault (500), and the log says how to fix it.
+        this.logger.error(
+          'Refused a Pusher webhook: the request has no raw body, so its signature cannot be checked; ' +
+            'create the app with `{ rawBody: true }`, e.g. NestFactory.create(AppModule, { rawBody: true }).',
+        );
+        throw this.createException('missing-raw-body');
+      }
+      // Not a JSON body (Pusher always sends application/json), so there are no bytes to verify: not authentic.
+      this.logger.warn('Refused a Pusher webhook: malformed-body (not an application/json body)');
+      throw this.createException('malformed-body');
     }
     let payload: PusherWebhookPayload;
     try {
@@ -59,6 +68,13 @@ export class PusherWebhookGuard implements CanActivate {
   /** The HTTP request of the route being guarded. */
   protected getRequest(context: ExecutionContext): PusherWebhookHttpRequest {
     return context.switchToHttp().getRequest<PusherWebhookHttpRequest>();
+  }
+
+  /** Whether the platform parsed the body as JSON (so that it would have kept the raw bytes with `rawBody: true`). */
+  protected isParsedJson(request: PusherWebhookHttpRequest): boolean {
+    const contentType = request.headers['content-type'];
+    const mediaType = (Array.isArray(contentType) ? contentType[0] : contentType)?.split(';')[0]?.trim().toLowerCase();
+    return mediaType === 'application/json' && request.body !== undefined;
   }
 
   /** The exact body bytes, or `undefined` when the platform kept none. */

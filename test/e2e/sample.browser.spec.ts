@@ -67,6 +67,7 @@ describe('sample app in a browser', () => {
     page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
     await page.goto(`${(server as SampleServer).url}/`);
     await page.fill('#name', name);
+    expect(await page.locator('#app').isVisible()).toBe(false);
     if (contexts.length === 1) await screenshot(page, 'join');
     await page.click('#join button[type=submit]');
     return page;

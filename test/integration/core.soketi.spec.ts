@@ -121,6 +121,20 @@ describe('core client against soketi: HTTP API', () => {
     expect(senderEvents.received).toEqual([{ seq: 2 }]);
   });
 
+  it('signs `info` into trigger and triggerBatch (soketi ignores the attributes but checks the signature)', async () => {
+    const channelName = uniqueChannel('presence-info-trigger-');
+    const alice = await client(coreAuthorizer({ user_id: 'alice' }));
+    const events = alice.record(await alice.subscribe(channelName), 'counted');
+
+    const single = await pusher.trigger(channelName, 'counted', { n: 1 }, { info: ['user_count'] });
+    const batch = await pusher.triggerBatch([{ channel: channelName, name: 'counted', data: { n: 2 }, info: ['user_count'] }]);
+
+    expect(single).not.toHaveProperty('error');
+    expect(batch).not.toHaveProperty('error');
+    expect(await events.next()).toEqual({ n: 1 });
+    expect(await events.next()).toEqual({ n: 2 });
+  });
+
   it('triggerBatch delivers every item to its own channel, honouring socketId per item', async () => {
     const [first, second] = [uniqueChannel('batch-a-'), uniqueChannel('batch-b-')];
     const alice = await client();
@@ -224,7 +238,7 @@ describe('core client against soketi: HTTP API', () => {
         (resolvedWith: unknown) => ({ resolvedWith }),
         (caught: unknown) => caught,
       );
-      expect(error).toBeInstanceOf(PusherRequestError);
+      expect(error).toEqual(expect.any(PusherRequestError));
       const requestError = error as PusherRequestError;
       expect(requestError.status).toBe(401);
       expect(requestError.method).toBe('POST');
@@ -239,7 +253,7 @@ describe('core client against soketi: HTTP API', () => {
         (resolvedWith: unknown) => ({ resolvedWith }),
         (caught: unknown) => caught,
       );
-      expect(readError).toBeInstanceOf(PusherRequestError);
+      expect(readError).toEqual(expect.any(PusherRequestError));
       expect((readError as PusherRequestError).status).toBe(401);
     } finally {
       await impostor.close();

@@ -78,6 +78,11 @@ export class SecretWatch {
   }
 }
 
+/** `text` with every occurrence of `secret` masked, for failure messages that quote a server's answer. */
+export function redact(text: string, secret: string): string {
+  return text.split(secret).join('<secret>');
+}
+
 /** Everything an error carries that could end up in a log: message, stack, own properties, cause. */
 export function errorText(error: unknown): string {
   return inspect(error, { depth: 8, showHidden: true, breakLength: Infinity, maxStringLength: Infinity });

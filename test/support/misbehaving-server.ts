@@ -169,13 +169,34 @@ async function closeServer(server: net.Server, sockets: Set<net.Socket>): Promis
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-/** A port on 127.0.0.1 where nothing listens (connection refused). */
+/**
+ * A port on 127.0.0.1 where nothing listens (connection refused). Port 2 is outside the ephemeral range, so no test
+ * server running in parallel can be handed it (and, unlike 1, fetch does not block it); only where something listens
+ * there, fall back to a port that was just freed.
+ */
 export async function closedPort(): Promise<number> {
+  if (await refuses(2)) return 2;
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
 }
 
 export interface ForwardProxy {

@@ -18,6 +18,26 @@ type PusherJsClass = typeof pusherJsExport.default;
 export const PusherJs: PusherJsClass =
   ((pusherJsExport as unknown as { default?: PusherJsClass }).default ?? (pusherJsExport as unknown as PusherJsClass));
 export type PusherJsClient = InstanceType<PusherJsClass>;
+
+// pusher-js's Node build uses faye-websocket 0.11, whose close() arms a 30 s timer even when the socket is already
+// closed, and nothing clears it then. pusher-js does exactly that when the server closes a connection with a 4xxx
+// code (e.g. 4009 after terminateUserConnections): the stray timer would keep jest alive for 30 s. Closing a closed
+// socket is a no-op in the WebSocket API, so make it one here.
+const FAYE_CLOSED = 3;
+interface RuntimeSocket {
+  readyState: number;
+  close(code?: number, reason?: string): void;
+}
+const runtime = PusherJs.Runtime as unknown as { createWebSocket(url: string): RuntimeSocket };
+const createWebSocket = runtime.createWebSocket.bind(runtime);
+runtime.createWebSocket = (url: string): RuntimeSocket => {
+  const socket = createWebSocket(url);
+  const close = socket.close.bind(socket);
+  socket.close = (code?: number, reason?: string): void => {
+    if (socket.readyState !== FAYE_CLOSED) close(code, reason);
+  };
+  return socket;
+};
 export type { Channel, PresenceChannel };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -178,6 +198,28 @@ export class TestClient {
       }),
       timeoutMs,
       'the sign-in to succeed',
+    );
+  }
+
+  /** Signs in expecting a refusal: resolves with pusher-js's `pusher:signin_error`, rejects if soketi accepts it. */
+  signinExpectingError(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PusherJsAuthError> {
+    return withTimeout(
+      new Promise<PusherJsAuthError>((resolve, reject) => {
+        const onMessage = (message: { event: string }): void => {
+          if (message.event === 'pusher:signin_success') {
+            this.pusher.connection.unbind('message', onMessage);
+            reject(new Error('the sign-in succeeded but was expected to be refused'));
+          }
+        };
+        this.pusher.connection.bind('message', onMessage);
+        this.pusher.user.bind('pusher:signin_error', (error: PusherJsAuthError) => {
+          this.pusher.connection.unbind('message', onMessage);
+          resolve(error);
+        });
+        this.pusher.signin();
+      }),
+      timeoutMs,
+      'the sign-in to be refused',
     );
   }
 

@@ -1,3 +1,4 @@
+import { PusherConfigurationError } from '../pusher.errors.js';
 import {
   HttpTransportError,
   type HttpTransport,
@@ -22,10 +23,14 @@ export class FetchTransport implements HttpTransport {
   private readonly fetchImpl: typeof fetch;
   private closed = false;
 
+  /** @throws PusherConfigurationError when no fetch is given and the runtime has none. */
   constructor(options: FetchTransportOptions = {}) {
     const impl = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
     if (typeof impl !== 'function') {
-      throw new TypeError('FetchTransport needs a fetch implementation: this runtime has no global fetch, pass { fetch }.');
+      throw new PusherConfigurationError(
+        'FetchTransport needs a fetch implementation: this runtime has no global fetch, pass { fetch }.',
+        'transport',
+      );
     }
     this.fetchImpl = impl;
   }

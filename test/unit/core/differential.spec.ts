@@ -18,7 +18,7 @@ const appId = '4242';
 const key = 'differential-key';
 const secret = 'differential-secret-0123456789';
 const masterKeyBase64 = Buffer.alloc(32, 0x5a).toString('base64');
-const official = new OfficialPusher({ appId, key, secret, encryptionMasterKeyBase64: masterKeyBase64 });
+const official = new OfficialPusher({ appId, key, secret, cluster: 'mt1', encryptionMasterKeyBase64: masterKeyBase64 });
 const ours = new Pusher({ appId, key, secret, encryptionMasterKeyBase64: masterKeyBase64, transport: new FakeTransport() });
 
 const RUNS = 300;
@@ -161,7 +161,7 @@ describe('differential: requests on the wire and encrypted payloads', () => {
 
   it('the official client and ours send the same trigger body and signature at the same second', async () => {
     const ms = 1_700_000_000_000;
-    const theirs = new OfficialPusher({ appId, key, secret, host: '127.0.0.1', port: String(port) as unknown as number, useTLS: false });
+    const theirs = new OfficialPusher({ appId, key, secret, host: '127.0.0.1', port: String(port), useTLS: false });
     received = [];
     jest.spyOn(Date, 'now').mockReturnValue(ms);
     await theirs.trigger(['a', 'presence-b'], 'ev', { n: [1, 'two'] }, { socket_id: '12.34', info: 'user_count' });
@@ -183,7 +183,7 @@ describe('differential: requests on the wire and encrypted payloads', () => {
       key,
       secret,
       host: '127.0.0.1',
-      port: String(port) as unknown as number,
+      port: String(port),
       useTLS: false,
       encryptionMasterKeyBase64: masterKeyBase64,
     });

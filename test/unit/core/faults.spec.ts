@@ -3,7 +3,7 @@
  * `timeout` plus a small margin, nothing is left unhandled, and the client keeps working afterwards. Both shipped
  * transports run against the same server.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PusherHttpClient, type PusherHttpClientConfig } from '../../../lib/core/pusher-http-client.js';
 import { PusherRequestError } from '../../../lib/core/pusher.errors.js';
 import { FetchTransport } from '../../../lib/core/transport/fetch.transport.js';
@@ -18,18 +18,25 @@ import {
   type MisbehavingServer,
 } from '../../support/misbehaving-server.js';
 
-const TIMEOUT = 400;
-const MARGIN = 600;
+// Generous enough for a local answer on a busy 2-core CI machine (other suites run in parallel), small enough to
+// keep the stall cases quick.
+const TIMEOUT = 1000;
+const MARGIN = 1000;
 
+// A fresh server per test: a request a timed-out test left behind can neither be counted nor consume the next
+// test's queued behaviour.
 let server: MisbehavingServer;
 const rejections = watchUnhandledRejections();
 
-beforeAll(async () => {
+beforeEach(async () => {
   server = await startMisbehavingServer();
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await server.close();
+});
+
+afterAll(() => {
   rejections.stop();
   expect(rejections.seen).toEqual([]);
 });
@@ -57,7 +64,8 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
       appId: '1',
       key: 'key',
       secret: 'secret',
-      origin: server.origin,
+      // Read when the client is made: each test makes its clients after its own server started.
+      origin: overrides.origin ?? server.origin,
       timeout: TIMEOUT,
       retry: false,
       transport: makeTransport(),
@@ -66,11 +74,17 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
     });
 
   beforeAll(async () => {
-    client = make();
     // Warm up (fetch loads lazily) so the first fault is not measured with the start-up.
-    await client.request('POST', '/events', { body: '{}' });
+    const warmServer = await startMisbehavingServer();
+    const warm = make({ origin: warmServer.origin });
+    await warm.request('POST', '/events', { body: '{}' });
+    await warm.close();
+    await warmServer.close();
   });
-  afterAll(async () => {
+  beforeEach(() => {
+    client = make();
+  });
+  afterEach(async () => {
     await client.close();
   });
 

@@ -71,14 +71,25 @@ describe('Pusher', () => {
       expect(Buffer.from(opened).toString()).toBe('{"secret":"plan"}');
     });
 
-    it('never mutates the channel list or the data, and a caller cannot smuggle protocol fields through options', async () => {
+    it('never mutates the channel list, the data or the options', async () => {
       const { pusher, transport } = setup();
       const channels = Object.freeze(['a', 'b']);
-      const data = Object.freeze({ x: 1 });
-      const options = { socketId: '1.2', info: Object.freeze(['subscription_count'] as const), name: 'forged', channels: ['evil'] };
-      await pusher.trigger(channels, 'ev', data, options as never);
+      const data = Object.freeze({ x: Object.freeze([1]) });
+      const options = Object.freeze({ socketId: '1.2', info: Object.freeze(['subscription_count'] as const) });
+      await pusher.trigger(channels, 'ev', data, options);
       expect(channels).toEqual(['a', 'b']);
-      expect(bodyOf(transport.requests[0]!)).toEqual({ name: 'ev', data: '{"x":1}', channels: ['a', 'b'], socket_id: '1.2', info: 'subscription_count' });
+      expect(options).toEqual({ socketId: '1.2', info: ['subscription_count'] });
+      expect(bodyOf(transport.requests[0]!)).toEqual({ name: 'ev', data: '{"x":[1]}', channels: ['a', 'b'], socket_id: '1.2', info: 'subscription_count' });
+    });
+
+    it('refuses options that would smuggle protocol fields (or the official spelling socket_id), sending nothing', async () => {
+      const { pusher, transport } = setup();
+      await expect(pusher.trigger('a', 'ev', 1, { name: 'forged', channels: ['evil'] } as never)).rejects.toMatchObject({ rule: 'trigger-options' });
+      await expect(pusher.trigger('a', 'ev', 1, { socket_id: '1.1' } as never)).rejects.toMatchObject({
+        rule: 'trigger-options',
+        message: expect.stringContaining('socketId'),
+      });
+      expect(transport.requests).toHaveLength(0);
     });
 
     it('rejects (never throws synchronously) with the server error', async () => {
@@ -231,6 +242,13 @@ describe('Pusher', () => {
           .update(`POST\n/apps/app-9/events\nauth_key=k1&auth_timestamp=${transport.requests[0]!.query.auth_timestamp}&auth_version=1.0&body_md5=${transport.requests[0]!.query.body_md5}`)
           .digest('hex'),
       );
+    });
+
+    it('fromUrl ignores overrides left undefined', async () => {
+      const transport = new FakeTransport();
+      const pusher = Pusher.fromUrl('https://k1:s1@example.test/apps/5', { transport, host: undefined, port: undefined });
+      await pusher.channelsInfo();
+      expect(transport.requests[0]!.origin).toBe('https://example.test');
     });
 
     it('throws PusherConfigurationError synchronously for bad options', () => {

@@ -134,7 +134,7 @@ describe.each([
       key: KEY,
       secret: SECRET,
       origin: server.origin,
-      timeout: 1500,
+      timeout: 2500,
       retry: { attempts: 3, minDelayMs: 1, maxDelayMs: 5, retryServerErrors: true, retryTimeouts: true },
       transport: recording(makeTransport(), signatures),
       logger,

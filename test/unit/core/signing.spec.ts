@@ -101,5 +101,7 @@ describe('hashes and comparison', () => {
     expect(constantTimeEqualHex(a, a.slice(0, -1) + (a.endsWith('0') ? '1' : '0'))).toBe(false);
     expect(constantTimeEqualHex(a, a.slice(0, -1))).toBe(false);
     expect(constantTimeEqualHex(a, '')).toBe(false);
+    // A character whose low byte equals a hex digit must not pass for it.
+    expect(constantTimeEqualHex('a'.repeat(4), '\u0161'.repeat(4))).toBe(false);
   });
 });

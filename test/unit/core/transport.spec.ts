@@ -16,7 +16,7 @@ import {
 } from '../../support/misbehaving-server.js';
 
 const BOUND_MS = 300;
-const MARGIN_MS = 700;
+const MARGIN_MS = 1000;
 
 let server: MisbehavingServer;
 const rejections = watchUnhandledRejections();

@@ -152,6 +152,17 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
     expect(response.status).toBe(401);
   });
 
+  it('refuses (403, logged) an encrypted channel when no encryption master key is configured', async () => {
+    const { url } = await start(PusherModule.forRoot({ ...APP, authorizer: TestAuthorizer, imports: [PolicyModule] }));
+    for (const post of [postForm, postJson]) {
+      const response = await post(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-encrypted-x' }, { 'x-user': 'alice' });
+      expect(response.status).toBe(403);
+      expect(JSON.stringify(await response.json())).not.toContain('auth"');
+    }
+    expect(asked.map((call) => call.channel)).toEqual(['private-encrypted-x', 'private-encrypted-x']);
+    expect(logs.lines('error').join('\n')).toContain('private-encrypted-x: end-to-end encrypted channels need the encryptionMasterKeyBase64 option');
+  });
+
   it('answers 400 to a public channel, which needs no authorization', async () => {
     const { url } = await start();
     const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'news' }, { 'x-user': 'alice' });

@@ -143,6 +143,14 @@ describe('PusherWebhookGuard', () => {
     expectNoSecretsLogged(headers['x-pusher-signature']);
   });
 
+  it('refuses (401) a body that is not JSON, which the platform parsed differently and kept no bytes of', () => {
+    const { body, headers } = signedWebhook(PAYLOAD);
+    const request = { headers: { ...headers, 'content-type': 'text/plain' }, body } as PusherWebhookHttpRequest;
+    const error = rejection(() => guardWith().canActivate(contextFor(request)));
+    expect([error.getStatus(), error.reason]).toEqual([401, 'malformed-body']);
+    expect(logs.lines('error')).toEqual([]);
+  });
+
   it('answers with the reason only: no key, signature or secret in the response body', () => {
     const { body, headers } = signedWebhook(PAYLOAD, { secret: 'wrong' });
     const error = rejection(() => guardWith().canActivate(contextFor(requestOf(body, headers))));

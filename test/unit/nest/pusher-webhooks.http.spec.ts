@@ -141,6 +141,15 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
     expect(logs.lines('error').join('\n')).toContain('create the app with `{ rawBody: true }`');
   });
 
+  it('answers 401 to a correctly signed body sent as text/plain (Pusher sends JSON), and no handler runs', async () => {
+    const { url } = await start();
+    const { body, headers } = signedWebhook(occupied('private-a'));
+    const response = await postJson(`${url}/pusher/webhooks`, body, { ...headers, 'content-type': 'text/plain' });
+    expect(response.status).toBe(401);
+    expect(seen).toEqual([]);
+    expect(logs.lines('error')).toEqual([]);
+  });
+
   it('guards a user\'s own @PusherWebhook() route: 200 with the verified payload, 401 when forged', async () => {
     const { url } = await start();
     const signed = signedWebhook(occupied('private-own'));
