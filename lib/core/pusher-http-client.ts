@@ -164,24 +164,34 @@ export class PusherHttpClient {
           throw this.failureError(method, fullPath, failure, attempt, query);
         }
 
-        const status = response.status;
+        let status = response.status;
         if (status >= 200 && status < 300) {
-          if (this.logger?.debug !== undefined) this.debug(`${method} ${fullPath} ${status} ${this.now() - start}ms`);
           const text = response.body;
-          if (text === '' || text === undefined) return {} as T;
-          try {
-            return JSON.parse(text) as T;
-          } catch {
-            throw new PusherRequestError(
-              `Pusher API ${method} ${fullPath} answered ${status} with a body that is not JSON (${quote(String(text), query, this.secret)}): ` +
-                'check that origin points at a Pusher Channels API (host, port, useTLS, proxy).',
-              method,
-              fullPath,
-              status,
-              redact(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
-              'EINVALIDRESPONSE',
-            );
+          let parsed: unknown;
+          if (text === '' || text === undefined) parsed = {};
+          else {
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              throw new PusherRequestError(
+                `Pusher API ${method} ${fullPath} answered ${status} with a body that is not JSON (${quote(String(text), query, this.secret)}): ` +
+                  'check that origin points at a Pusher Channels API (host, port, useTLS, proxy).',
+                method,
+                fullPath,
+                status,
+                redact(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
+                'EINVALIDRESPONSE',
+              );
+            }
           }
+          const embedded = embeddedErrorStatus(parsed);
+          if (embedded === undefined) {
+            if (this.logger?.debug !== undefined) this.debug(`${method} ${fullPath} ${status} ${this.now() - start}ms`);
+            return parsed as T;
+          }
+          // soketi answers some failures (a bad signature among them) with 200 and {"error", "code"}: an error all the same.
+          status = embedded;
+          response = { ...response, status };
         }
 
         const now = this.now();
@@ -347,6 +357,14 @@ function abortOnDeadline(controller: AbortController, timeoutMs: number): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The status an error body answered with a 2xx carries (soketi's `{"error": "...", "code": 401}`), if any. */
+function embeddedErrorStatus(parsed: unknown): number | undefined {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const { error, code } = parsed as { error?: unknown; code?: unknown };
+  if (typeof error !== 'string' || typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599) return undefined;
+  return code;
 }
 
 /** Pusher answers errors in plain text, soketi in JSON `{"error", "code"}`: the server's own words either way. */

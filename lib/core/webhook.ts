@@ -1,7 +1,7 @@
 import type { ChannelEncryption } from './encryption.js';
 import { PusherWebhookError } from './pusher.errors.js';
 import type { PusherWebhookEvent, PusherWebhookPayload, WebhookRequest } from './pusher.types.js';
-import { constantTimeEqualHex, hmacSha256Hex } from './signing.js';
+import { constantTimeEqualDigest, hmacSha256 } from './signing.js';
 import { isEncryptedChannel } from './validation.js';
 
 /** What verifying a webhook needs. */
@@ -40,8 +40,9 @@ export function verifyWebhook(verifier: WebhookVerifier, request: WebhookRequest
   const signature = singleHeader(request.signature, 'X-Pusher-Signature', 'missing-signature', 'invalid-signature');
 
   const body = request.body;
-  let bytes: Buffer;
-  if (typeof body === 'string') bytes = Buffer.from(body, 'utf8');
+  let bytes: string | Buffer;
+  // A string is signed and parsed as it is: converting it to bytes and back would cost more than the HMAC.
+  if (typeof body === 'string') bytes = body;
   // isView rather than instanceof: Buffers may come from another realm (vm contexts, test runners).
   else if (ArrayBuffer.isView(body)) bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   else {
@@ -52,7 +53,7 @@ export function verifyWebhook(verifier: WebhookVerifier, request: WebhookRequest
   }
 
   // Compare even a malformed header in constant time (after the length check) so nothing is learned from timing.
-  if (!HEX_SHA256.test(signature) || !constantTimeEqualHex(hmacSha256Hex(verifier.secret, bytes), signature)) {
+  if (!HEX_SHA256.test(signature) || !constantTimeEqualDigest(hmacSha256(verifier.secret, bytes), signature)) {
     throw new PusherWebhookError(
       'Webhook X-Pusher-Signature does not match the body: check the app secret, and that the body is passed exactly as received (not re-serialized).',
       'invalid-signature',
@@ -96,12 +97,13 @@ function singleHeader(
   return single.trim();
 }
 
-function parsePayload(bytes: Buffer): PusherWebhookPayload {
+function parsePayload(bytes: string | Buffer): PusherWebhookPayload {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
   } catch {
-    throw new PusherWebhookError(`Webhook body (${bytes.byteLength} bytes) is not JSON.`, 'malformed-body');
+    const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+    throw new PusherWebhookError(`Webhook body (${size} bytes) is not JSON.`, 'malformed-body');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new PusherWebhookError('Webhook body must be a JSON object {time_ms, events}.', 'malformed-body');
@@ -133,7 +135,10 @@ function checkEvent(event: unknown, index: number): void {
       break;
     case 'client_event':
       if (typeof fields.event !== 'string') malformed('(client_event) has no string event');
-      if (typeof fields.data !== 'string') malformed('(client_event) has no string data');
+      // Pusher sends the data as a JSON string; soketi (and other compatible servers) send the parsed value.
+      // Either way handlers get a string, so one handler works against both.
+      if (fields.data === undefined) malformed('(client_event) has no data');
+      if (typeof fields.data !== 'string') fields.data = JSON.stringify(fields.data);
       break;
     case 'subscription_count':
       if (typeof fields.subscription_count !== 'number') malformed('(subscription_count) has no numeric subscription_count');

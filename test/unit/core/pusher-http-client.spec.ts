@@ -195,6 +195,19 @@ describe('PusherHttpClient error mapping', () => {
     expect(error.body).toContain('"code":400');
   });
 
+  it("treats soketi's 200 {\"error\", \"code\"} answer as that status, and leaves other 2xx JSON alone", async () => {
+    server.queue({ kind: 'respond', status: 200, body: '{"error":"The auth signature is invalid.","code":401}' });
+    const error = await rejection(client().request('POST', '/events', { body: '{}' }));
+    expect(error.status).toBe(401);
+    expect(error.message).toContain('"The auth signature is invalid."');
+    expect(error.message).toMatch(/clock/);
+    // Not an error shape: a code outside 4xx/5xx, or no error text.
+    server.queue({ kind: 'respond', status: 200, body: '{"error":"x","code":200}' });
+    await expect(client().request('POST', '/events', { body: '{}' })).resolves.toEqual({ error: 'x', code: 200 });
+    server.queue({ kind: 'respond', status: 200, body: '{"code":500}' });
+    await expect(client().request('POST', '/events', { body: '{}' })).resolves.toEqual({ code: 500 });
+  });
+
   it('truncates a long error body to 2 KB', async () => {
     server.queue({ kind: 'respond', status: 400, body: 'x'.repeat(10_000) });
     const error = await rejection(client().request('POST', '/events', { body: '{}' }));

@@ -1,7 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { PusherValidationError } from '../../../lib/core/pusher.errors.js';
-import { constantTimeEqualHex, hmacSha256Hex, md5Hex, signRequestQuery } from '../../../lib/core/signing.js';
+import fc from 'fast-check';
+import {
+  constantTimeEqualDigest,
+  constantTimeEqualHex,
+  hmacSha256,
+  hmacSha256Hex,
+  md5Hex,
+  signRequestQuery,
+} from '../../../lib/core/signing.js';
 
 const key = '278d425bdf160c739803';
 const secret = '7ad3773142a6692b25b8';
@@ -103,5 +111,29 @@ describe('hashes and comparison', () => {
     expect(constantTimeEqualHex(a, '')).toBe(false);
     // A character whose low byte equals a hex digit must not pass for it.
     expect(constantTimeEqualHex('a'.repeat(4), '\u0161'.repeat(4))).toBe(false);
+  });
+
+  it('hmacSha256 (padded keys, one-shot hashes) equals node:crypto HMAC for any secret and message', () => {
+    // Secrets longer than the 64-byte block are hashed first; unicode widens characters into several bytes.
+    const secrets = fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: 'grapheme', maxLength: 80 }));
+    const messages = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.uint8Array({ maxLength: 300 }));
+    fc.assert(
+      fc.property(secrets, messages, (secretValue, message) => {
+        const expected = createHmac('sha256', secretValue).update(message).digest('hex');
+        expect(hmacSha256Hex(secretValue, message)).toBe(expected);
+        expect(hmacSha256(secretValue, message).toString('hex')).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('constantTimeEqualDigest matches hex of any case and refuses other values and lengths', () => {
+    const digest = hmacSha256('s', 'x');
+    const hex = digest.toString('hex');
+    expect(constantTimeEqualDigest(digest, hex)).toBe(true);
+    expect(constantTimeEqualDigest(digest, hex.toUpperCase())).toBe(true);
+    expect(constantTimeEqualDigest(digest, hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0'))).toBe(false);
+    expect(constantTimeEqualDigest(digest, hex.slice(0, -2))).toBe(false);
+    expect(constantTimeEqualDigest(digest, hex + '00')).toBe(false);
   });
 });

@@ -102,6 +102,22 @@ describe('verifyWebhook', () => {
     expect(verifyWebhook(verifier, request).events[0]).toMatchObject({ data: sealed });
   });
 
+  it('hands client_event data sent as a JSON value (as soketi does) to handlers as its JSON string, decrypting it too', () => {
+    const encryption = new ChannelEncryption(parseMasterKey(Buffer.alloc(32, 9).toString('base64')));
+    const channel = 'private-encrypted-chat';
+    const sealed = JSON.parse(encryption.encrypt(channel, '{"text":"hi"}')) as object;
+    const body = JSON.stringify({
+      time_ms: 1,
+      events: [
+        { name: 'client_event', channel: 'private-plain', event: 'client-msg', data: { typing: true, who: 'é' }, socket_id: '1.1' },
+        { name: 'client_event', channel: 'private-plain', event: 'client-msg', data: 7, socket_id: '1.1' },
+        { name: 'client_event', channel, event: 'client-msg', data: sealed, socket_id: '1.1' },
+      ],
+    });
+    const payload = verifyWebhook({ ...verifier, encryption }, { key: '123456789', signature: sign(body), body });
+    expect(payload.events.map((event) => (event as { data: string }).data)).toEqual(['{"typing":true,"who":"é"}', '7', '{"text":"hi"}']);
+  });
+
   it('refuses undecryptable client_event data on an encrypted channel (malformed-body)', () => {
     const encryption = new ChannelEncryption(parseMasterKey(Buffer.alloc(32, 9).toString('base64')));
     const body = JSON.stringify({
