@@ -117,9 +117,7 @@ export class PusherHttpClient {
     this.running++;
     const params = options?.params;
     const body = options?.body;
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const timer = setTimeout(abortOnDeadline, this.timeout, controller, this.timeout);
+    const bound = new CallBound(Date.now() + this.timeout, this.timeout);
     const start = this.now();
     try {
       const deadline = start + this.timeout;
@@ -143,15 +141,20 @@ export class PusherHttpClient {
             path: fullPath + '?' + query,
             headers,
             body,
-            signal,
+            deadline: bound.deadline,
+            // Made on first read only: the default transport enforces the deadline without it.
+            get signal(): AbortSignal {
+              return bound.signal;
+            },
           });
         } catch (error) {
-          // Only our deadline aborts this signal: whatever the transport made of it, it is a timeout.
-          const failure = signal.aborted
-            ? new HttpTransportError(`no complete answer within ${this.timeout} ms`, 'ETIMEDOUT', true)
-            : toHttpTransportError(error, { signal, closed: false, viaProxy: false, responded: false });
+          // Past our deadline, whatever the transport made of it is a timeout.
+          const expired = bound.expired();
+          const failure = expired
+            ? new HttpTransportError(`no complete answer within ${this.timeout} ms`, 'ETIMEDOUT', errorWasSent(error))
+            : toHttpTransportError(error, { closed: false, viaProxy: false, responded: false });
           const now = this.now();
-          if (attempt < this.policy.attempts && !signal.aborted && isRetryableFailure(this.policy, failure)) {
+          if (attempt < this.policy.attempts && !expired && isRetryableFailure(this.policy, failure)) {
             const delay = retryDelay(this.policy, attempt, undefined, now);
             if (fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
               this.warn(`${method} ${fullPath} failed (${failure.code}); retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
@@ -208,7 +211,7 @@ export class PusherHttpClient {
         throw this.statusError(method, fullPath, response, attempt, query);
       }
     } finally {
-      clearTimeout(timer);
+      bound.dispose();
       if (--this.running === 0 && this.drained !== undefined) this.drained();
     }
   }
@@ -353,6 +356,45 @@ export function createDefaultTransport(options: { proxy?: string; maxConnections
 
 function abortOnDeadline(controller: AbortController, timeoutMs: number): void {
   controller.abort(new TimeoutReason(timeoutMs));
+}
+
+/** Whether a transport's failure says the request may have reached the server (unknown failures: assume so). */
+function errorWasSent(error: unknown): boolean {
+  return error instanceof HttpTransportError ? error.requestSent : true;
+}
+
+/**
+ * One call's time bound, retries included. Its AbortSignal, and the timer that aborts it, are made only when a
+ * transport reads `signal`: the default transport enforces `deadline` with one shared timer instead.
+ */
+class CallBound {
+  private controller: AbortController | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    /** In `Date.now()` milliseconds. */
+    readonly deadline: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      this.controller = controller;
+      const remaining = this.deadline - Date.now();
+      if (remaining <= 0) controller.abort(new TimeoutReason(this.timeoutMs));
+      else this.timer = setTimeout(abortOnDeadline, remaining, controller, this.timeoutMs);
+    }
+    return this.controller.signal;
+  }
+
+  expired(): boolean {
+    return this.controller?.signal.aborted === true || Date.now() >= this.deadline;
+  }
+
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -48,6 +48,17 @@ function paddedKeysFor(secret: string): { inner: Buffer; outer: Buffer } {
 /** HMAC-SHA256 of `data` (UTF-8 when a string) under `secret`, as raw bytes (RFC 2104). */
 export function hmacSha256(secret: string | Uint8Array, data: string | Uint8Array): Buffer {
   if (oneShotHash === undefined || typeof secret !== 'string') return createHmac('sha256', secret).update(data).digest();
+  return oneShotHash('sha256', outerBlock(secret, data), 'buffer');
+}
+
+/** Lower-case hex HMAC-SHA256 of `data` (UTF-8 when a string) under `secret`. */
+export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8Array): string {
+  if (oneShotHash === undefined || typeof secret !== 'string') return createHmac('sha256', secret).update(data).digest('hex');
+  return oneShotHash('sha256', outerBlock(secret, data), 'hex');
+}
+
+/** `(K ^ opad) || H((K ^ ipad) || data)`: what HMAC hashes last. */
+function outerBlock(secret: string, data: string | Uint8Array): Buffer {
   const pads = paddedKeysFor(secret);
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
   const inner = Buffer.allocUnsafe(SHA256_BLOCK + length);
@@ -56,13 +67,8 @@ export function hmacSha256(secret: string | Uint8Array, data: string | Uint8Arra
   else inner.set(data, SHA256_BLOCK);
   const outer = Buffer.allocUnsafe(SHA256_BLOCK + 32);
   pads.outer.copy(outer, 0);
-  outer.set(oneShotHash('sha256', inner, 'buffer'), SHA256_BLOCK);
-  return oneShotHash('sha256', outer, 'buffer');
-}
-
-/** Lower-case hex HMAC-SHA256 of `data` (UTF-8 when a string) under `secret`. */
-export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8Array): string {
-  return hmacSha256(secret, data).toString('hex');
+  outer.set(oneShotHash!('sha256', inner, 'buffer'), SHA256_BLOCK);
+  return outer;
 }
 
 /** Lower-case hex MD5 of the UTF-8 bytes of `body` (the protocol's `body_md5`). */

@@ -8,8 +8,17 @@ export interface HttpTransportRequest {
   /** Shared between calls by the client: read-only, copy it before adding anything. */
   headers: Record<string, string>;
   body?: string;
-  /** Aborts the request, headers and body included, when the call's time bound is reached or the client closes. */
-  signal: AbortSignal;
+  /**
+   * Aborted with a {@link TimeoutReason} when the call's time bound is reached, headers and body included. The
+   * client creates it on first read: a transport that enforces `deadline` itself need not read it (and saves the
+   * AbortController and timer per call).
+   */
+  readonly signal: AbortSignal;
+  /**
+   * When the call's time bound is reached, in `Date.now()` milliseconds (set by the client, retries included). A
+   * transport may enforce it instead of listening to `signal`; it must then reject with code `ETIMEDOUT` by then.
+   */
+  deadline?: number;
 }
 
 /** The answer, with the body read in full. */

@@ -5,8 +5,10 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** What a transport knows when a request failed. */
 export interface TransportFailureContext {
-  /** The request's signal. */
-  signal: AbortSignal;
+  /** The request's signal, when the transport read it. */
+  signal?: AbortSignal | undefined;
+  /** Why the transport aborted the request itself (e.g. a {@link TimeoutReason} at the deadline), if it did. */
+  abortReason?: unknown;
   /** The transport was closed while the request ran. */
   closed: boolean;
   /** Requests go through a proxy: a connection failure is the proxy's. */
@@ -35,8 +37,9 @@ const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNA
 export function toHttpTransportError(error: unknown, context: TransportFailureContext): HttpTransportError {
   if (error instanceof HttpTransportError) return error;
   const signal = context.signal;
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
+  const aborted = context.abortReason !== undefined || signal?.aborted === true;
+  if (aborted) {
+    const reason: unknown = context.abortReason !== undefined ? context.abortReason : signal?.reason;
     if (reason instanceof TimeoutReason) {
       return new HttpTransportError(`no complete answer within ${reason.timeoutMs} ms`, 'ETIMEDOUT', true);
     }

@@ -1,4 +1,5 @@
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 import { PusherConfigurationError } from '../pusher.errors.js';
 import {
   HttpTransportError,
@@ -19,14 +20,23 @@ export interface UndiciTransportOptions {
 }
 
 /**
+ * How often running requests are checked against their deadline. One shared timer per transport replaces an
+ * AbortController and a timer per call (a third of the client's CPU per trigger); a deadline is enforced at most
+ * this late.
+ */
+const DEADLINE_SWEEP_MS = 25;
+
+/**
  * The default transport: an undici keep-alive connection pool (one request per connection at a time), or a
- * `ProxyAgent` when `proxy` is given. The request's `signal` bounds headers and body alike; bodies over 1 MiB are
- * refused (`ENETWORK`).
+ * `ProxyAgent` when `proxy` is given. The request's `deadline` (or, without one, its `signal`) bounds headers and
+ * body alike; bodies over 1 MiB are refused (`ENETWORK`).
  * @example new UndiciTransport({ proxy: 'http://127.0.0.1:3128', maxConnections: 64 })
  */
 export class UndiciTransport implements HttpTransport {
   private readonly dispatcher: Dispatcher;
   private readonly viaProxy: boolean;
+  private readonly running = new Set<ResponseCollector>();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -69,35 +79,38 @@ export class UndiciTransport implements HttpTransport {
     }
   }
 
-  /** Sends one request and reads the whole body under the request's signal. Rejects {@link HttpTransportError}. */
-  async request(request: HttpTransportRequest): Promise<HttpTransportResponse> {
-    if (this.closed) throw new HttpTransportError('the transport is closed', 'ECLOSED', false);
-    const signal = request.signal;
-    let responded = false;
-    try {
-      const response = await this.dispatcher.request({
-        origin: request.origin,
-        path: request.path,
-        method: request.method,
-        // ProxyAgent adds a `host` header to the object it gets: hand it a copy, never the caller's.
-        headers: this.viaProxy ? { ...request.headers } : request.headers,
-        body: request.body,
-        signal,
-      });
-      responded = true;
-      const body = await response.body.text();
-      const headers = response.headers;
-      for (const name in headers) {
-        const value = headers[name];
-        if (typeof value !== 'string' && value !== undefined) headers[name] = value.join(', ');
+  /** Sends one request and reads the whole body within its deadline (or signal). Rejects {@link HttpTransportError}. */
+  request(request: HttpTransportRequest): Promise<HttpTransportResponse> {
+    if (this.closed) return Promise.reject(new HttpTransportError('the transport is closed', 'ECLOSED', false));
+    return new Promise<HttpTransportResponse>((resolve, reject) => {
+      const collector = new ResponseCollector(this, resolve, reject);
+      const deadline = request.deadline;
+      if (deadline !== undefined) {
+        collector.deadline = deadline;
+        this.track(collector);
+      } else {
+        collector.follow(request.signal);
       }
-      return { status: response.statusCode, headers: headers as Record<string, string | undefined>, body };
-    } catch (error) {
-      throw toHttpTransportError(error, { signal, closed: this.closed, viaProxy: this.viaProxy, responded });
-    }
+      if (collector.settled) return;
+      try {
+        this.dispatcher.dispatch(
+          {
+            origin: request.origin,
+            path: request.path,
+            method: request.method,
+            // ProxyAgent adds a `host` header to the object it gets: hand it a copy, never the caller's.
+            headers: this.viaProxy ? { ...request.headers } : request.headers,
+            body: request.body ?? null,
+          },
+          collector,
+        );
+      } catch (error) {
+        collector.onResponseError(undefined, error as Error);
+      }
+    });
   }
 
-  /** Stops taking requests, lets running ones finish (each bounded by its signal), then closes the pool. Idempotent. */
+  /** Stops taking requests, lets running ones finish (each bounded by its deadline), then closes the pool. Idempotent. */
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.closed = true;
@@ -107,5 +120,143 @@ export class UndiciTransport implements HttpTransport {
       );
     }
     return this.closing;
+  }
+
+  /** @internal */
+  get viaProxyFlag(): boolean {
+    return this.viaProxy;
+  }
+
+  /** @internal */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private track(collector: ResponseCollector): void {
+    this.running.add(collector);
+    if (this.sweeper === undefined) {
+      this.sweeper = setInterval(() => this.sweep(), DEADLINE_SWEEP_MS);
+      // A pending deadline must not keep the process alive on its own; the request's socket does that.
+      this.sweeper.unref();
+    }
+  }
+
+  /** @internal */
+  untrack(collector: ResponseCollector): void {
+    this.running.delete(collector);
+  }
+
+  private sweep(): void {
+    if (this.running.size === 0) {
+      // Stopped only once idle for a whole period, so that back-to-back calls do not start and stop it each time.
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      return;
+    }
+    const now = Date.now();
+    for (const collector of this.running) {
+      if (collector.deadline <= now) collector.expire();
+    }
+  }
+}
+
+/** Collects one response for {@link UndiciTransport} (undici's dispatch handler API: no stream per response). */
+class ResponseCollector implements Dispatcher.DispatchHandler {
+  deadline = Number.POSITIVE_INFINITY;
+  settled = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  private abortReason: Error | undefined;
+  private responded = false;
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private chunks: Buffer[] = [];
+  private signal: AbortSignal | undefined;
+
+  constructor(
+    private readonly transport: UndiciTransport,
+    private readonly resolve: (response: HttpTransportResponse) => void,
+    private readonly reject: (error: HttpTransportError) => void,
+  ) {}
+
+  /** Uses the request's signal as the bound (no deadline was given). */
+  follow(signal: AbortSignal): void {
+    this.signal = signal;
+    if (signal.aborted) {
+      this.fail(toHttpTransportError(signal.reason, this.context()));
+      return;
+    }
+    signal.addEventListener('abort', () => this.abort(signal.reason instanceof Error ? signal.reason : new Error('aborted')), {
+      once: true,
+    });
+  }
+
+  /** The deadline has passed: reject now, and stop the request (at once, or as soon as it leaves the pool's queue). */
+  expire(): void {
+    // Still queued in the pool (no controller yet) means the server cannot have seen it.
+    this.abort(new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', this.controller !== undefined));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason !== undefined) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.responded = true;
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    const headers: Record<string, string | undefined> = {};
+    const received = this.headers;
+    for (const name in received) {
+      const value = received[name];
+      headers[name] = typeof value === 'string' || value === undefined ? value : value.join(', ');
+    }
+    const chunks = this.chunks;
+    const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
+    this.finish();
+    this.resolve({ status: this.status, headers, body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (this.settled) return;
+    this.fail(toHttpTransportError(error, this.context()));
+  }
+
+  private abort(reason: Error): void {
+    if (this.abortReason !== undefined || this.settled) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    // A request still queued in the pool has no controller yet: answer the caller now all the same.
+    this.fail(toHttpTransportError(reason, this.context()));
+  }
+
+  private context(): Parameters<typeof toHttpTransportError>[1] {
+    return {
+      signal: this.signal,
+      abortReason: this.abortReason,
+      closed: this.transport.isClosed,
+      viaProxy: this.transport.viaProxyFlag,
+      responded: this.responded,
+    };
+  }
+
+  private fail(error: HttpTransportError): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(error);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    this.chunks = [];
+    this.transport.untrack(this);
   }
 }

@@ -50,6 +50,21 @@ function timedRequest(overrides: Partial<HttpTransportRequest> = {}, boundMs = 5
   };
 }
 
+/** A request bounded by `deadline` only, as PusherHttpClient sends to UndiciTransport; reading its signal fails. */
+function deadlineRequest(boundMs: number): HttpTransportRequest {
+  return {
+    method: 'POST',
+    origin: server.origin,
+    path: '/apps/1/events?auth_key=k&auth_signature=0123',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+    deadline: Date.now() + boundMs,
+    get signal(): AbortSignal {
+      throw new Error('the signal must not be read when a deadline is given');
+    },
+  };
+}
+
 async function failure(transport: HttpTransport, request: HttpTransportRequest & { done(): void }): Promise<{
   error: HttpTransportError;
   elapsed: number;
@@ -246,6 +261,48 @@ describe('UndiciTransport pool', () => {
       expect(opened).toBeLessThanOrEqual(4);
     } finally {
       server.setFallback({ kind: 'respond' });
+      await transport.close();
+    }
+  });
+
+  it('enforces a deadline without reading the signal: stalled headers and stalled body end in ETIMEDOUT', async () => {
+    const transport = new UndiciTransport();
+    try {
+      for (const kind of ['no-headers', 'stall-body'] as const) {
+        server.queue({ kind });
+        const started = Date.now();
+        const request = deadlineRequest(BOUND_MS);
+        const error = await transport.request(request).then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+        const elapsed = Date.now() - started;
+        expect(error).toBeInstanceOf(HttpTransportError);
+        expect((error as HttpTransportError).code).toBe('ETIMEDOUT');
+        expect((error as HttpTransportError).requestSent).toBe(true);
+        expect(elapsed).toBeGreaterThanOrEqual(BOUND_MS - 5);
+        expect(elapsed).toBeLessThan(BOUND_MS + MARGIN_MS);
+      }
+      // Answered in time: the deadline changes nothing.
+      const ok = await transport.request(deadlineRequest(5000));
+      expect(ok.status).toBe(200);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('times out a request still queued behind a stuck connection as not sent, and serves the next ones', async () => {
+    const transport = new UndiciTransport({ maxConnections: 1 });
+    try {
+      server.queue({ kind: 'no-headers' });
+      const results = await Promise.allSettled([transport.request(deadlineRequest(BOUND_MS)), transport.request(deadlineRequest(BOUND_MS))]);
+      const errors = results.map((result) => (result.status === 'rejected' ? (result.reason as HttpTransportError) : undefined));
+      expect(errors.map((error) => error?.code)).toEqual(['ETIMEDOUT', 'ETIMEDOUT']);
+      expect(errors[0]!.requestSent).toBe(true);
+      expect(errors[1]!.requestSent).toBe(false);
+      const next = await transport.request(deadlineRequest(5000));
+      expect(next.status).toBe(200);
+    } finally {
       await transport.close();
     }
   });
