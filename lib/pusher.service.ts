@@ -2,6 +2,28 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { Pusher } from './core/pusher.js';
 import { PUSHER_MODULE_OPTIONS } from './pusher.constants.js';
 import type { PusherModuleOptions } from './pusher.module-definition.js';
+import type { PusherLogger } from './core/pusher.options.js';
+
+/**
+ * Nest's `Logger` (context `Pusher`) as the core's logger. `debug` is offered only while Nest's debug level is on,
+ * so that with it off no call builds a debug line it would throw away.
+ */
+class NestPusherLogger implements PusherLogger {
+  private readonly logger = new Logger('Pusher');
+  private readonly writeDebug = (message: string): void => this.logger.debug(message);
+
+  get debug(): ((message: string) => void) | undefined {
+    return Logger.isLevelEnabled('debug') ? this.writeDebug : undefined;
+  }
+
+  warn(message: string): void {
+    this.logger.warn(message);
+  }
+
+  error(message: string): void {
+    this.logger.error(message);
+  }
+}
 
 /**
  * The Pusher Channels client as an injectable: every method of the core `Pusher` class (trigger, triggerBatch,
@@ -19,7 +41,7 @@ import type { PusherModuleOptions } from './pusher.module-definition.js';
 export class PusherService extends Pusher implements OnApplicationShutdown {
   constructor(@Inject(PUSHER_MODULE_OPTIONS) options: PusherModuleOptions) {
     // A copy: the caller's options object is never mutated.
-    super({ ...options, logger: options.logger ?? new Logger('Pusher') });
+    super({ ...options, logger: options.logger ?? new NestPusherLogger() });
   }
 
   /** Waits for the calls still in flight, then closes the HTTP connection pool. */

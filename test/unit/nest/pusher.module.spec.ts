@@ -1,6 +1,6 @@
 import './support/nest-app.js';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Logger, type LogLevel, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
@@ -111,6 +111,30 @@ describe('PusherModule.forRoot', () => {
     await moduleRef.close();
     expect(close).toHaveBeenCalledTimes(1);
     await expect(service.trigger('my-channel', 'my-event', {})).rejects.toThrow(/closed/);
+  });
+});
+
+describe('PusherService logging', () => {
+  /** Answers every call with 200 `{}` (no network: this is about what gets logged). */
+  const okTransport = { request: async () => ({ status: 200, headers: {}, body: '{}' }) };
+
+  it("writes one debug line per call through Nest's Logger while the debug level is on, and none while it is off", async () => {
+    const statics = Logger as unknown as { logLevels?: LogLevel[] };
+    const levels = statics.logLevels;
+    const logs = captureLogs();
+    try {
+      const moduleRef = await compile([PusherModule.forRoot({ ...APP, transport: okTransport })]);
+      const service = moduleRef.get(PusherService);
+      Logger.overrideLogger(['error', 'warn', 'log', 'debug']);
+      await service.trigger('my-channel', 'my-event', {});
+      expect(logs.lines('debug')).toEqual([expect.stringMatching(/^POST \/apps\/\d+\/events 200 \d+ms$/)]);
+      Logger.overrideLogger(['error', 'warn']);
+      await service.trigger('my-channel', 'my-event', {});
+      expect(logs.lines('debug')).toHaveLength(1);
+    } finally {
+      logs.restore();
+      statics.logLevels = levels;
+    }
   });
 });
 
