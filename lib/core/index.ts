@@ -1,5 +1,6 @@
 /** `nest-pusher/core`: the framework-free Pusher Channels server client. */
 export { Pusher } from './pusher.js';
+export { parsePusherUrl, type PusherUrlOptions } from './pusher.config.js';
 export {
   PusherConfigurationError,
   PusherError,

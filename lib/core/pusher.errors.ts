@@ -33,7 +33,7 @@ export class PusherValidationError extends PusherError {
 
 /**
  * A call to the HTTP API failed: the server answered non-2xx (`status`, its own words in `body`), or no answer came
- * (`status` 0 and a `code` such as `ETIMEDOUT`, `ECONNREFUSED`, `ECONNRESET`, `EPROXY`, `EINVALIDRESPONSE`, `ECLOSED`).
+ * (`status` 0 and a `code` such as `ETIMEDOUT`, `ECONNREFUSED`, `ECONNRESET`, `EPROXY`, `ENETWORK`, `ECLOSED`; `EINVALIDRESPONSE` with the 2xx status).
  * `path` is the API path without the signed query string.
  */
 export class PusherRequestError extends PusherError {

@@ -60,6 +60,6 @@ export interface PusherOptions {
   /** Opt-in: coalesce same-tick triggers into batch requests. */
   batching?: boolean | BatchingOptions;
   logger?: PusherLogger;
-  /** Reject webhooks whose `time_ms` is older than this (replay window). Off by default. */
+  /** Reject webhooks whose `time_ms` is further than this from now, past or future (replay window, in ms). Off by default. */
   webhookMaxAgeMs?: number;
 }

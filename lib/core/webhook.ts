@@ -52,7 +52,8 @@ export function verifyWebhook(verifier: WebhookVerifier, request: WebhookRequest
     );
   }
 
-  // Compare even a malformed header in constant time (after the length check) so nothing is learned from timing.
+  // A header that is not 64 hex digits is refused without comparing: its shape is the caller's, not a secret.
+  // The comparison itself is constant-time, so nothing about the expected signature is learned from timing.
   if (!HEX_SHA256.test(signature) || !constantTimeEqualDigest(hmacSha256(verifier.secret, bytes), signature)) {
     throw new PusherWebhookError(
       'Webhook X-Pusher-Signature does not match the body: check the app secret, and that the body is passed exactly as received (not re-serialized).',

@@ -28,6 +28,7 @@ describe('nest-pusher/core', () => {
         'PusherWebhookError',
         'TimeoutReason',
         'UndiciTransport',
+        'parsePusherUrl',
       ].sort(),
     );
   });
