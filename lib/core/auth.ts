@@ -1,7 +1,7 @@
 import type { ChannelEncryption } from './encryption.js';
 import { PusherValidationError } from './pusher.errors.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse, UserData } from './pusher.types.js';
-import { hmacSha256Hex } from './signing.js';
+import { outboundSignatureHex } from './signing.js';
 import {
   describeValue,
   isEncryptedChannel,
@@ -50,13 +50,13 @@ export function authorizeChannel(
     validatePresenceData(presenceData);
     const channelData = JSON.stringify(presenceData);
     return {
-      auth: signer.key + ':' + hmacSha256Hex(signer.secret, socketId + ':' + channel + ':' + channelData),
+      auth: signer.key + ':' + outboundSignatureHex(signer.secret, socketId + ':' + channel + ':' + channelData),
       channel_data: channelData,
     };
   }
 
   const response: ChannelAuthResponse = {
-    auth: signer.key + ':' + hmacSha256Hex(signer.secret, socketId + ':' + channel),
+    auth: signer.key + ':' + outboundSignatureHex(signer.secret, socketId + ':' + channel),
   };
   if (isEncryptedChannel(channel)) {
     if (signer.encryption === undefined) {
@@ -82,7 +82,7 @@ export function authenticateUser(signer: AuthSigner, socketId: string, userData:
   validateUserData(userData);
   const serialized = JSON.stringify(userData);
   return {
-    auth: signer.key + ':' + hmacSha256Hex(signer.secret, socketId + '::user::' + serialized),
+    auth: signer.key + ':' + outboundSignatureHex(signer.secret, socketId + '::user::' + serialized),
     user_data: serialized,
   };
 }

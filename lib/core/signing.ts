@@ -1,5 +1,11 @@
 import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  hmacMidstates,
+  hmacSha256EqualsFromMidstates,
+  hmacSha256HexFromMidstates,
+  type HmacMidstates,
+} from './hmac-midstate.js';
 import { PusherValidationError } from './pusher.errors.js';
 
 /** Query fields the protocol computes itself; a caller's `params` may never set them. */
@@ -24,11 +30,18 @@ const oneShotHash = (
 /** HMAC block size of SHA-256, in bytes. */
 const SHA256_BLOCK = 64;
 /** Inner and outer padded keys, per secret: HMAC is then two one-shot hashes instead of a new Hmac object per call. */
-const paddedKeys = new Map<string, { inner: Buffer; outer: Buffer }>();
+const paddedKeys = new Map<string, PaddedKeys>();
 /** An app has one secret, a multi-tenant server a few; the cap keeps a caller that varies secrets from growing it. */
 const PADDED_KEYS_CAP = 64;
 
-function paddedKeysFor(secret: string): { inner: Buffer; outer: Buffer } {
+interface PaddedKeys {
+  inner: Buffer;
+  outer: Buffer;
+  /** Made on first use by {@link outboundSignatureHex}. */
+  midstates?: HmacMidstates;
+}
+
+function paddedKeysFor(secret: string): PaddedKeys {
   let pads = paddedKeys.get(secret);
   if (pads !== undefined) return pads;
   let key: Uint8Array = Buffer.from(secret, 'utf8');
@@ -55,6 +68,29 @@ export function hmacSha256(secret: string | Uint8Array, data: string | Uint8Arra
 export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8Array): string {
   if (oneShotHash === undefined || typeof secret !== 'string') return createHmac('sha256', secret).update(data).digest('hex');
   return oneShotHash('sha256', outerBlock(secret, data), 'hex');
+}
+
+/**
+ * Lower-case hex HMAC-SHA256 of a signature that is sent out (an auth answer, a request's `auth_signature`): short
+ * ASCII messages start from the key's precomputed SHA-256 midstates, which is about twice as fast. Never use it for
+ * a digest compared with a caller's value (see hmac-midstate.ts); use {@link hmacSha256} there.
+ */
+export function outboundSignatureHex(secret: string, message: string): string {
+  return hmacSha256HexFromMidstates(midstatesFor(secret), message) ?? hmacSha256Hex(secret, message);
+}
+
+/**
+ * Whether `signatureHex` is the HMAC-SHA256 of `body` under `secret`, compared in constant time. The caller must
+ * have checked that `signatureHex` is 64 hex digits (any case).
+ */
+export function verifySignatureHex(secret: string, body: string | Uint8Array, signatureHex: string): boolean {
+  const fromMidstates = hmacSha256EqualsFromMidstates(midstatesFor(secret), body, signatureHex);
+  return fromMidstates ?? constantTimeEqualDigest(hmacSha256(secret, body), signatureHex);
+}
+
+function midstatesFor(secret: string): HmacMidstates {
+  const pads = paddedKeysFor(secret);
+  return (pads.midstates ??= hmacMidstates(pads.inner, pads.outer));
 }
 
 /** `(K ^ opad) || H((K ^ ipad) || data)`: what HMAC hashes last. */
@@ -173,7 +209,7 @@ export function signRequestQuery(args: {
     }
   }
 
-  const signature = hmacSha256Hex(args.secret, args.method + '\n' + args.path + '\n' + toSign);
+  const signature = outboundSignatureHex(args.secret, args.method + '\n' + args.path + '\n' + toSign);
   return wire + '&auth_signature=' + signature;
 }
 

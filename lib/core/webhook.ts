@@ -1,7 +1,7 @@
 import type { ChannelEncryption } from './encryption.js';
 import { PusherWebhookError } from './pusher.errors.js';
 import type { PusherWebhookEvent, PusherWebhookPayload, WebhookRequest } from './pusher.types.js';
-import { constantTimeEqualDigest, hmacSha256 } from './signing.js';
+import { verifySignatureHex } from './signing.js';
 import { isEncryptedChannel } from './validation.js';
 
 /** What verifying a webhook needs. */
@@ -54,7 +54,7 @@ export function verifyWebhook(verifier: WebhookVerifier, request: WebhookRequest
 
   // A header that is not 64 hex digits is refused without comparing: its shape is the caller's, not a secret.
   // The comparison itself is constant-time, so nothing about the expected signature is learned from timing.
-  if (!HEX_SHA256.test(signature) || !constantTimeEqualDigest(hmacSha256(verifier.secret, bytes), signature)) {
+  if (!HEX_SHA256.test(signature) || !verifySignatureHex(verifier.secret, bytes, signature)) {
     throw new PusherWebhookError(
       'Webhook X-Pusher-Signature does not match the body: check the app secret, and that the body is passed exactly as received (not re-serialized).',
       'invalid-signature',

@@ -8,8 +8,11 @@ import {
   hmacSha256,
   hmacSha256Hex,
   md5Hex,
+  outboundSignatureHex,
   signRequestQuery,
+  verifySignatureHex,
 } from '../../../lib/core/signing.js';
+import { MIDSTATE_MAX_MESSAGE, MIDSTATE_MAX_VERIFIED_BODY } from '../../../lib/core/hmac-midstate.js';
 
 const key = '278d425bdf160c739803';
 const secret = '7ad3773142a6692b25b8';
@@ -135,5 +138,45 @@ describe('hashes and comparison', () => {
     expect(constantTimeEqualDigest(digest, hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0'))).toBe(false);
     expect(constantTimeEqualDigest(digest, hex.slice(0, -2))).toBe(false);
     expect(constantTimeEqualDigest(digest, hex + '00')).toBe(false);
+  });
+
+  it('outboundSignatureHex (SHA-256 midstates for short ASCII) equals node:crypto HMAC for any secret and message', () => {
+    const secrets = fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: 'grapheme', maxLength: 80 }), fc.constant(''));
+    // Every length around the block and padding boundaries, ASCII (the midstate path) and beyond (the fallback).
+    const asciiMessages = fc.integer({ min: 0, max: MIDSTATE_MAX_MESSAGE + 20 }).chain((length) =>
+      fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)), minLength: length, maxLength: length }),
+    );
+    const messages = fc.oneof(asciiMessages, fc.string({ unit: 'grapheme', maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 }));
+    fc.assert(
+      fc.property(secrets, messages, (secretValue, message) => {
+        expect(outboundSignatureHex(secretValue, message)).toBe(createHmac('sha256', secretValue).update(message).digest('hex'));
+      }),
+      { numRuns: 3000 },
+    );
+    for (let length = 0; length <= MIDSTATE_MAX_MESSAGE + 1; length++) {
+      const message = 'a1:'.repeat(60).slice(0, length);
+      expect(outboundSignatureHex(secret, message)).toBe(createHmac('sha256', secret).update(message).digest('hex'));
+    }
+  });
+
+  it('verifySignatureHex accepts exactly the HMAC of the body (string or bytes, any length, any hex case)', () => {
+    const secrets = fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: 'grapheme', maxLength: 80 }));
+    const bodies = fc.oneof(
+      fc.integer({ min: 0, max: MIDSTATE_MAX_VERIFIED_BODY + 40 }).chain((length) =>
+        fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)), minLength: length, maxLength: length }),
+      ),
+      fc.string({ unit: 'grapheme', maxLength: 300 }),
+      fc.uint8Array({ maxLength: MIDSTATE_MAX_VERIFIED_BODY + 40 }).map((bytes) => Buffer.from(bytes)),
+    );
+    fc.assert(
+      fc.property(secrets, bodies, fc.nat(63), fc.boolean(), (secretValue, body, position, upper) => {
+        const expected = createHmac('sha256', secretValue).update(body).digest('hex');
+        expect(verifySignatureHex(secretValue, body, upper ? expected.toUpperCase() : expected)).toBe(true);
+        const flipped = expected.slice(0, position) + (expected[position] === '0' ? '1' : '0') + expected.slice(position + 1);
+        expect(verifySignatureHex(secretValue, body, flipped)).toBe(false);
+        expect(verifySignatureHex(secretValue + 'x', body, expected)).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
