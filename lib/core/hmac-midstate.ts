@@ -80,42 +80,45 @@ export function hmacSha256EqualsFromMidstates(keys: HmacMidstates, body: string 
   return difference === 0;
 }
 
+/** Largest message either path takes, as bytes. */
+const SCRATCH_BYTES = Math.max(MIDSTATE_MAX_MESSAGE, MIDSTATE_MAX_VERIFIED_BODY);
+/** An ASCII string's bytes are copied here (one native call), so that one monomorphic loop reads every message. */
+const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
 /** Leaves HMAC(key, message) in `state`; false (state unusable) when a string holds a character outside ASCII. */
 function hmacIntoState(keys: HmacMidstates, message: string | Uint8Array): boolean {
-  const isString = typeof message === 'string';
-  const length = isString ? message.length : message.byteLength;
+  let bytes: Uint8Array;
+  let length: number;
+  if (typeof message === 'string') {
+    length = message.length;
+    // Equal lengths mean every character is one UTF-8 byte, i.e. ASCII: then latin1 bytes are the UTF-8 bytes.
+    if (Buffer.byteLength(message, 'utf8') !== length) return false;
+    scratch.write(message, 0, length, 'latin1');
+    bytes = scratch;
+  } else {
+    bytes = message;
+    length = message.byteLength;
+  }
+  hashBytesIntoState(keys, bytes, length);
+  return true;
+}
+
+function hashBytesIntoState(keys: HmacMidstates, bytes: Uint8Array, length: number): void {
   state.set(keys.inner);
   const words = schedule;
   let offset = 0;
-  let ascii = 0;
   for (; length - offset >= 64; offset += 64) {
     for (let word = 0; word < 16; word++) {
       const at = offset + word * 4;
-      let c0: number, c1: number, c2: number, c3: number;
-      if (isString) {
-        c0 = message.charCodeAt(at);
-        c1 = message.charCodeAt(at + 1);
-        c2 = message.charCodeAt(at + 2);
-        c3 = message.charCodeAt(at + 3);
-        ascii |= c0 | c1 | c2 | c3;
-      } else {
-        c0 = message[at]!;
-        c1 = message[at + 1]!;
-        c2 = message[at + 2]!;
-        c3 = message[at + 3]!;
-      }
-      words[word] = (c0 << 24) | (c1 << 16) | (c2 << 8) | c3;
+      words[word] = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
     }
     compress(state);
   }
   const rest = length - offset;
   words.fill(0, 0, 16);
   for (let index = 0; index < rest; index++) {
-    const code = isString ? message.charCodeAt(offset + index) : message[offset + index]!;
-    ascii |= code;
-    words[index >> 2] |= code << (24 - 8 * (index & 3));
+    words[index >> 2] |= bytes[offset + index]! << (24 - 8 * (index & 3));
   }
-  if (isString && ascii > 0x7f) return false;
   words[rest >> 2] |= 0x80 << (24 - 8 * (rest & 3));
   if (rest >= 56) {
     compress(state);
@@ -132,7 +135,6 @@ function hmacIntoState(keys: HmacMidstates, message: string | Uint8Array): boole
   words[15] = (64 + 32) * 8;
   state.set(keys.outer);
   compress(state);
-  return true;
 }
 
 function loadBlock(bytes: Uint8Array): void {
