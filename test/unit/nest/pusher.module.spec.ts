@@ -138,6 +138,35 @@ describe('PusherService logging', () => {
   });
 });
 
+describe('PusherService on application shutdown', () => {
+  it('waits for calls in flight before the application has closed, then refuses new ones', async () => {
+    const order: string[] = [];
+    const slowTransport = {
+      request: () =>
+        new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve) =>
+          setTimeout(() => {
+            order.push('answered');
+            resolve({ status: 200, headers: {}, body: '{}' });
+          }, 200),
+        ),
+      close: async () => {
+        order.push('transport closed');
+      },
+    };
+    const moduleRef = await Test.createTestingModule({ imports: [PusherModule.forRoot({ ...APP, transport: slowTransport })] }).compile();
+    const service = moduleRef.get(PusherService);
+    const inFlight = service.trigger('my-channel', 'my-event', {}).then(() => order.push('trigger resolved'));
+    await moduleRef.close();
+    order.push('application closed');
+    await inFlight;
+    // The answer arrives before the pool closes, and the caller has its result before the application is closed.
+    expect(order.indexOf('answered')).toBeLessThan(order.indexOf('transport closed'));
+    expect(order.indexOf('trigger resolved')).toBeLessThan(order.indexOf('application closed'));
+    expect(order).toHaveLength(4);
+    await expect(service.trigger('my-channel', 'my-event', {})).rejects.toMatchObject({ code: 'ECLOSED' });
+  });
+});
+
 describe('PusherModule.forRootAsync', () => {
   it('useFactory with @nestjs/config\'s ConfigService', async () => {
     const moduleRef = await compile([
