@@ -112,25 +112,15 @@ export function md5Hex(body: string | Uint8Array): string {
   return oneShotHash === undefined ? createHash('md5').update(body).digest('hex') : oneShotHash('md5', body, 'hex');
 }
 
-/**
- * Compares two hex strings without leaking, through timing, how many leading characters match.
- * Case-insensitive (hex digits only mean their value). Unequal lengths compare false at once: the length of a
- * SHA-256 hex digest is public.
- */
-export function constantTimeEqualHex(a: string, b: string): boolean {
-  if (typeof a !== 'string' || typeof b !== 'string' || a.length !== b.length) return false;
-  // UTF-8, not latin1: latin1 keeps only the low byte of each character, so "š" would pass for "a".
-  const left = Buffer.from(a.toLowerCase(), 'utf8');
-  const right = Buffer.from(b.toLowerCase(), 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
-}
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 
 /**
- * Compares a computed digest with a hex string of the same size without leaking, through timing, where they differ.
- * The hex must already be known to be hex digits (any case); the length of a digest is public.
+ * Compares a computed digest with a hex string (any case) without leaking, through timing, where they differ.
+ * Anything that is not hex of the digest's size compares false; the length of a digest is public.
  */
 export function constantTimeEqualDigest(digest: Buffer, hex: string): boolean {
-  if (hex.length !== digest.length * 2) return false;
+  if (typeof hex !== 'string' || hex.length !== digest.length * 2 || !HEX_DIGITS.test(hex)) return false;
+  // Checked first: Buffer.from(hex, 'hex') reads only the low byte of each character, so "š" would pass for "a".
   return timingSafeEqual(digest, Buffer.from(hex, 'hex'));
 }
 

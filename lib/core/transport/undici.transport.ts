@@ -171,6 +171,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   private headers: IncomingHttpHeaders = {};
   private chunks: Buffer[] = [];
   private signal: AbortSignal | undefined;
+  private onAbort: (() => void) | undefined;
 
   constructor(
     private readonly transport: UndiciTransport,
@@ -185,9 +186,8 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
       this.fail(toHttpTransportError(signal.reason, this.context()));
       return;
     }
-    signal.addEventListener('abort', () => this.abort(signal.reason instanceof Error ? signal.reason : new Error('aborted')), {
-      once: true,
-    });
+    this.onAbort = () => this.abort(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
   /** The deadline has passed: reject now, and stop the request (at once, or as soon as it leaves the pool's queue). */
@@ -258,5 +258,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     this.settled = true;
     this.chunks = [];
     this.transport.untrack(this);
+    // A signal may outlive the request (one shared by many calls): leave no listener holding this collector.
+    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
   }
 }

@@ -307,6 +307,31 @@ describe('UndiciTransport pool', () => {
     }
   });
 
+  it('leaves no abort listener on a signal shared by many requests once they are done', async () => {
+    const transport = new UndiciTransport();
+    const controller = new AbortController();
+    let listeners = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    const remove = controller.signal.removeEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++;
+      add(...args);
+    }) as typeof add;
+    controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      listeners--;
+      remove(...args);
+    }) as typeof remove;
+    try {
+      const requests = Array.from({ length: 20 }, () => timedRequest());
+      const responses = await Promise.all(requests.map((request) => transport.request({ ...request, signal: controller.signal })));
+      requests.forEach((request) => request.done());
+      expect(responses.every((response) => response.status === 200)).toBe(true);
+      expect(listeners).toBe(0);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('lets a running request finish when closed gracefully', async () => {
     const transport = new UndiciTransport();
     server.queue({ kind: 'respond', delayMs: 100, body: '{"late":true}' });
