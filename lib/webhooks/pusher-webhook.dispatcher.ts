@@ -53,14 +53,20 @@ interface RegisteredHandler extends PusherEventHandler {
 @Injectable()
 export class PusherWebhookDispatcher {
   protected readonly logger = new Logger('PusherWebhookDispatcher');
-  private readonly handlers = new Set<RegisteredHandler>();
+  /** Handlers by event name, in registration order. Arrays are replaced, never changed, so a dispatch can iterate one safely. */
+  private readonly handlersByEvent = new Map<string, readonly RegisteredHandler[]>();
 
   /** Registers a handler; returns a function that removes it again. */
   addHandler(handler: PusherEventHandler): () => void {
     const registered: RegisteredHandler = { ...handler, matchesChannel: channelMatcher(handler.channel) };
-    this.handlers.add(registered);
+    const names = new Set<string>(handler.events);
+    for (const name of names) this.handlersByEvent.set(name, [...(this.handlersByEvent.get(name) ?? []), registered]);
     return () => {
-      this.handlers.delete(registered);
+      for (const name of names) {
+        const remaining = (this.handlersByEvent.get(name) ?? []).filter((candidate) => candidate !== registered);
+        if (remaining.length === 0) this.handlersByEvent.delete(name);
+        else this.handlersByEvent.set(name, remaining);
+      }
     };
   }
 
@@ -74,18 +80,36 @@ export class PusherWebhookDispatcher {
     const context: PusherEventContext = { timeMs: payload.time_ms, payload };
     const result: PusherWebhookDispatchResult = { events: payload.events.length, handlerRuns: 0, failures: [] };
     for (const event of payload.events) {
-      const matching = [...this.handlers].filter(
-        (handler) => handler.events.includes(event.name) && handler.matchesChannel(event.channel),
-      );
-      result.handlerRuns += matching.length;
-      const outcomes = await Promise.allSettled(matching.map(async (handler) => handler.handle(event, context)));
-      outcomes.forEach((outcome, index) => {
-        if (outcome.status === 'rejected') {
-          const handler = matching[index]!.name;
-          result.failures.push({ handler, event, error: outcome.reason });
-          this.logFailure(handler, event, outcome.reason);
+      const candidates = this.handlersByEvent.get(event.name);
+      if (candidates === undefined) continue;
+      // Synchronous handlers cost no promise; failures are reported in handler order whenever they happened.
+      let pending: Array<Promise<void>> | undefined;
+      let failed: Array<PusherEventHandlerFailure | undefined> | undefined;
+      for (let index = 0; index < candidates.length; index++) {
+        const handler = candidates[index]!;
+        if (!handler.matchesChannel(event.channel)) continue;
+        result.handlerRuns++;
+        try {
+          const outcome = handler.handle(event, context);
+          if (isPromiseLike(outcome)) {
+            (pending ??= []).push(
+              Promise.resolve(outcome).then(undefined, (error: unknown) => {
+                (failed ??= [])[index] = { handler: handler.name, event, error };
+              }),
+            );
+          }
+        } catch (error) {
+          (failed ??= [])[index] = { handler: handler.name, event, error };
         }
-      });
+      }
+      if (pending !== undefined) await Promise.all(pending);
+      if (failed !== undefined) {
+        for (const failure of failed) {
+          if (failure === undefined) continue;
+          result.failures.push(failure);
+          this.logFailure(failure.handler, event, failure.error);
+        }
+      }
     }
     if (result.failures.length > 0) {
       throw new PusherWebhookDispatchError(result);
@@ -101,6 +125,10 @@ export class PusherWebhookDispatcher {
       error instanceof Error ? error.stack : undefined,
     );
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
 function channelMatcher(channel: string | RegExp | undefined): (name: string) => boolean {
