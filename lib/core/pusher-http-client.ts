@@ -135,7 +135,7 @@ export class PusherHttpClient {
         });
         let response: HttpTransportResponse;
         try {
-          response = await this.transport.request({
+          const answer = this.transport.request({
             method,
             origin: this.origin,
             path: fullPath + '?' + query,
@@ -147,6 +147,7 @@ export class PusherHttpClient {
               return bound.signal;
             },
           });
+          response = await (this.transport.enforcesDeadline === true ? answer : untilDeadline(answer, bound));
         } catch (error) {
           // Past our deadline, whatever the transport made of it is a timeout.
           const expired = bound.expired();
@@ -156,7 +157,7 @@ export class PusherHttpClient {
           const now = this.now();
           if (attempt < this.policy.attempts && !expired && isRetryableFailure(this.policy, failure)) {
             const delay = retryDelay(this.policy, attempt, undefined, now);
-            if (fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
+            if (delay !== undefined && fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
               this.warn(`${method} ${fullPath} failed (${failure.code}); retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
               await sleep(delay);
               attemptStart = this.now();
@@ -176,6 +177,7 @@ export class PusherHttpClient {
             try {
               parsed = JSON.parse(text);
             } catch {
+              this.debug(`${method} ${fullPath} ${status} EINVALIDRESPONSE ${this.now() - start}ms`);
               throw new PusherRequestError(
                 `Pusher API ${method} ${fullPath} answered ${status} with a body that is not JSON (${quote(String(text), query, this.secret)}): ` +
                   'check that origin points at a Pusher Channels API (host, port, useTLS, proxy).',
@@ -200,7 +202,7 @@ export class PusherHttpClient {
         const now = this.now();
         if (attempt < this.policy.attempts && isRetryableStatus(this.policy, status)) {
           const delay = retryDelay(this.policy, attempt, response.headers['retry-after'], now);
-          if (fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
+          if (delay !== undefined && fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
             this.warn(`${method} ${fullPath} ${status}; retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
             await sleep(delay);
             attemptStart = this.now();
@@ -356,6 +358,29 @@ export function createDefaultTransport(options: { proxy?: string; maxConnections
 
 function abortOnDeadline(controller: AbortController, timeoutMs: number): void {
   controller.abort(new TimeoutReason(timeoutMs));
+}
+
+/**
+ * `answer`, or a rejection once the call's deadline passes, whichever comes first: for transports that do not say
+ * they enforce the deadline themselves. A later settlement of `answer` is observed (never unhandled) and ignored.
+ */
+function untilDeadline<T>(answer: Promise<T>, bound: CallBound): Promise<T> {
+  const signal = bound.signal;
+  return new Promise<T>((resolve, reject) => {
+    const onDeadline = (): void => reject(new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', true));
+    if (signal.aborted) onDeadline();
+    else signal.addEventListener('abort', onDeadline, { once: true });
+    answer.then(
+      (value) => {
+        signal.removeEventListener('abort', onDeadline);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onDeadline);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Whether a transport's failure says the request may have reached the server (unknown failures: assume so). */

@@ -18,7 +18,7 @@ export interface RetryOptions {
   attempts?: number;
   /** Default 100 ms. */
   minDelayMs?: number;
-  /** Default 2000 ms; also caps a server's `Retry-After`. */
+  /** Default 2000 ms. Also the longest `Retry-After` waited for: a server asking for more gets its 429/503 reported, not an early retry. */
   maxDelayMs?: number;
   /** Also retry 500, 502 and 504. Default false. */
   retryServerErrors?: boolean;

@@ -47,6 +47,9 @@ import {
 } from './validation.js';
 import { verifyWebhook, type WebhookVerifier } from './webhook.js';
 
+/** What a triggerBatch item may carry. */
+const BATCH_EVENT_FIELDS: ReadonlySet<string> = new Set(['channel', 'name', 'data', 'socketId', 'info']);
+
 /** Read once: both lib/core and dist/core sit two levels below package.json. */
 const LIBRARY_NAME = `nest-pusher ${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
 
@@ -194,6 +197,17 @@ export class Pusher {
       if (item === null || typeof item !== 'object') {
         throw new PusherValidationError(`Batch event #${index} must be an object { channel, name, data }.`, 'batch-event', index);
       }
+      for (const name of Object.keys(item)) {
+        if (!BATCH_EVENT_FIELDS.has(name)) {
+          // As in trigger(): a silently ignored `socket_id` would deliver the event to its sender.
+          throw new PusherValidationError(
+            `Batch event #${index} has an unknown field "${name}"; the fields are channel, name, data, socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
+            'trigger-options',
+            name,
+            [...BATCH_EVENT_FIELDS].join(','),
+          );
+        }
+      }
       validateChannelName(item.channel);
       validateEventName(item.name);
       const { socketId, info } = this.#triggerOptions(item);
@@ -300,12 +314,18 @@ export class Pusher {
     return this.#http.request<T>('POST', path, params === undefined ? { body: serialized } : { body: serialized, params: { ...params } });
   }
 
-  /** Sends batched triggers still waiting, then releases pooled connections. Safe to call twice. */
+  /**
+   * Refuses new calls at once (they reject with code `ECLOSED`), sends batched triggers still waiting, waits for
+   * calls in flight, then releases pooled connections. Safe to call twice.
+   */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#batcher?.flush();
-      await this.#http.close();
-    })();
+    if (this.#closing === undefined) {
+      // The flush starts its /batch_events requests synchronously, so the HTTP client counts them as in flight
+      // before it stops taking calls; nothing made after this line is sent.
+      const flushed = this.#batcher?.flush();
+      const closed = this.#http.close();
+      this.#closing = Promise.all([flushed, closed]).then(() => undefined);
+    }
     return this.#closing;
   }
 

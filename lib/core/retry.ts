@@ -116,8 +116,9 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 }
 
 /**
- * The wait before retry n (1-based): the server's `Retry-After` when it gave one (capped by `maxDelayMs`),
- * otherwise {@link backoffDelay}.
+ * The wait before retry n (1-based): the server's `Retry-After` when it gave one, otherwise {@link backoffDelay}.
+ * `undefined` when the server asked for a longer wait than `maxDelayMs`: retrying sooner than asked would not honour
+ * it, so the caller gives up and reports the 429/503 instead.
  */
 export function retryDelay(
   policy: RetryPolicy,
@@ -125,9 +126,9 @@ export function retryDelay(
   retryAfter: string | undefined,
   nowMs: number,
   random: () => number = Math.random,
-): number {
+): number | undefined {
   const asked = parseRetryAfter(retryAfter, nowMs);
-  if (asked !== undefined) return Math.min(asked, policy.maxDelayMs);
+  if (asked !== undefined) return asked <= policy.maxDelayMs ? asked : undefined;
   return backoffDelay(policy, retryNumber, random);
 }
 

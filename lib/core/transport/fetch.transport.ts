@@ -20,6 +20,8 @@ export interface FetchTransportOptions {
  * @example new Pusher({ appId, key, secret, cluster: 'eu', transport: new FetchTransport() })
  */
 export class FetchTransport implements HttpTransport {
+  /** It rejects by the request's deadline (or signal) itself. */
+  readonly enforcesDeadline = true;
   private readonly fetchImpl: typeof fetch;
   private closed = false;
 

@@ -48,6 +48,11 @@ export class HttpTransportError extends Error {
  */
 export interface HttpTransport {
   request(request: HttpTransportRequest): Promise<HttpTransportResponse>;
+  /**
+   * `true` when the transport itself rejects by the request's `deadline` (or when its `signal` aborts). Otherwise
+   * the client also races every call against its deadline, so that a transport that hangs cannot hang the caller.
+   */
+  readonly enforcesDeadline?: boolean;
   /** Releases pooled connections. Must be safe to call twice. */
   close?(): Promise<void>;
 }

@@ -15,6 +15,11 @@ export interface TransportFailureContext {
   viaProxy: boolean;
   /** Response headers had arrived (the failure happened while reading the body). */
   responded: boolean;
+  /**
+   * Whether the request had been handed to a connected socket: `false` when known not to, `undefined` when the
+   * transport cannot tell (a socket `ETIMEDOUT` then counts as after sending, so it is never retried by default).
+   */
+  requestStarted?: boolean | undefined;
 }
 
 const NOT_SENT_NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -63,7 +68,9 @@ export function toHttpTransportError(error: unknown, context: TransportFailureCo
       ? new HttpTransportError(`the proxy could not be reached (${code})`, 'EPROXY', false)
       : new HttpTransportError(`the host could not be reached (${code})`, 'ENETWORK', false);
   }
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || (code === 'ETIMEDOUT' && !context.responded)) {
+  // A socket ETIMEDOUT is "not sent" only when the request provably never reached a connected socket: after the
+  // write it may have been processed, and retrying it could deliver an event twice.
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || (code === 'ETIMEDOUT' && !context.responded && context.requestStarted === false)) {
     return via
       ? new HttpTransportError(`connecting to the proxy timed out (${code})`, 'EPROXY', false)
       : new HttpTransportError(`connecting timed out (${code})`, 'ETIMEDOUT', false);

@@ -33,6 +33,8 @@ const DEADLINE_SWEEP_MS = 25;
  * @example new UndiciTransport({ proxy: 'http://127.0.0.1:3128', maxConnections: 64 })
  */
 export class UndiciTransport implements HttpTransport {
+  /** It rejects by the request's deadline (or signal) itself. */
+  readonly enforcesDeadline = true;
   private readonly dispatcher: Dispatcher;
   private readonly viaProxy: boolean;
   private readonly running = new Set<ResponseCollector>();
@@ -245,6 +247,8 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
       closed: this.transport.isClosed,
       viaProxy: this.transport.viaProxyFlag,
       responded: this.responded,
+      // undici starts a request (onRequestStart) once it has a connected socket, just before writing it.
+      requestStarted: this.controller !== undefined,
     };
   }
 

@@ -236,6 +236,21 @@ describe('PusherHttpClient error mapping', () => {
     expect(elapsed).toBeLessThan(300 + 1000);
   });
 
+  it('bounds a custom transport that never answers by timeout (the client races it), with nothing left unhandled', async () => {
+    const hanging: HttpTransport = { request: () => new Promise<HttpTransportResponse>(() => {}) };
+    const started = Date.now();
+    const error = await rejection(client({ transport: hanging, timeout: 300 }).request('POST', '/events', { body: '{}' }));
+    expect(error.code).toBe('ETIMEDOUT');
+    expect(error.message).toContain('within 300 ms');
+    expect(Date.now() - started).toBeLessThan(300 + 1000);
+    // One that answers late: the caller already has its timeout, the late answer is ignored.
+    const late: HttpTransport = {
+      request: () => new Promise<HttpTransportResponse>((_resolve, reject) => setTimeout(() => reject(new Error('late')), 400)),
+    };
+    await expect(client({ transport: late, timeout: 100 }).request('POST', '/events', { body: '{}' })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  });
+
   it('maps a transport that rejects with a plain error to ENETWORK, without leaking the query', async () => {
     const transport: HttpTransport = {
       request: async (request) => {
@@ -271,6 +286,13 @@ describe('PusherHttpClient logging', () => {
     expect(logger.lines).toHaveLength(2);
     expect(logger.lines[0]).toMatch(/^debug POST \/apps\/3\/events 200 \d+ms$/);
     expect(logger.lines[1]).toMatch(/^debug GET \/apps\/3\/channels 404 \d+ms$/);
+  });
+
+  it('writes the debug line for a 2xx answer that is not JSON too', async () => {
+    const logger = capturingLogger();
+    server.queue({ kind: 'invalid-json' });
+    await rejection(client({ logger }).request('POST', '/events', { body: '{}' }));
+    expect(logger.lines).toEqual([expect.stringMatching(/^debug POST \/apps\/3\/events 200 EINVALIDRESPONSE \d+ms$/)]);
   });
 
   it('writes a warn line per retry', async () => {

@@ -121,6 +121,34 @@ describe('Pusher', () => {
     });
   });
 
+  describe('triggerBatch fields', () => {
+    it('refuses an unknown item field (socket_id would otherwise be dropped and the sender get its own event)', async () => {
+      const { pusher, transport } = setup();
+      const item = { channel: 'a', name: 'e', data: 1, socket_id: '1.1' } as unknown as { channel: string; name: string; data: unknown };
+      await expect(pusher.triggerBatch([item])).rejects.toMatchObject({ rule: 'trigger-options', value: 'socket_id' });
+      await expect(pusher.triggerBatch([item])).rejects.toThrow(/write socketId/);
+      expect(transport.requests).toHaveLength(0);
+    });
+  });
+
+  describe('close', () => {
+    it.each([false, true])('refuses a call made in the same tick as close() without sending it (batching %s)', async (batching) => {
+      const { pusher, transport } = setup({ batching });
+      const closing = pusher.close();
+      await expect(pusher.trigger('a', 'e', 1)).rejects.toMatchObject({ code: 'ECLOSED' });
+      await closing;
+      expect(transport.requests).toHaveLength(0);
+    });
+
+    it('still sends the batched triggers waiting when close() is called', async () => {
+      const { pusher, transport } = setup({ batching: true });
+      const waiting = pusher.trigger('a', 'e', 1);
+      await pusher.close();
+      await expect(waiting).resolves.toEqual({});
+      expect(transport.requests.map((request) => request.pathname)).toEqual(['/apps/77/batch_events']);
+    });
+  });
+
   describe('users', () => {
     it('sendToUser triggers on #server-to-user-{id}', async () => {
       const { pusher, transport } = setup();

@@ -170,9 +170,11 @@ describe('parseRetryAfter', () => {
 describe('retryDelay', () => {
   const policy = resolveRetryPolicy({ minDelayMs: 100, maxDelayMs: 2000 });
 
-  it("honours the server's Retry-After, capped by maxDelayMs", () => {
+  it("honours the server's Retry-After, and gives up when it asks for more than maxDelayMs", () => {
     expect(retryDelay(policy, 1, '1', 0, () => 0)).toBe(1000);
-    expect(retryDelay(policy, 1, '60', 0, () => 0)).toBe(2000);
+    expect(retryDelay(policy, 1, '2', 0, () => 0)).toBe(2000);
+    // Retrying sooner than the server asked would not honour it.
+    expect(retryDelay(policy, 1, '60', 0, () => 0)).toBeUndefined();
     expect(retryDelay(policy, 1, new Date(10_000).toUTCString(), 9_000, () => 0)).toBe(1000);
   });
 
