@@ -476,12 +476,13 @@ function targets(rows) {
     const r = trig('nest-pusher core, batching: true', 64, payload);
     add(`batching c=64 ${payload}: >= 10x official events/s`, r?.ratioToOfficial ?? NaN, (v) => v >= 10, payload === '200B');
   }
-  // "Flat": at most 16 KB of retained heap per 10,000 calls (under 2 bytes per call); a leak of one small object per
-  // call would show as 500 KB or more.
+  // "Flat": at most 64 KB of retained heap per 10,000 calls (under 7 bytes per call); a leak of one small object per
+  // call would show as 500 KB or more. Not tighter: the same build measured from -20 KB to +44 KB across runs on
+  // a 2-core machine (V8's own allocations after warm-up move the slope by that much).
   add(
-    'memory: heap growth per 10,000 triggers <= 16 KB (flat)',
+    'memory: heap growth per 10,000 triggers <= 64 KB (flat)',
     memory ? memory.heapGrowthBytesPer10k / 1024 : NaN,
-    (v) => v <= 16,
+    (v) => v <= 64,
     true,
     memory ? 'KB per 10k calls' : 'not measured',
   );
