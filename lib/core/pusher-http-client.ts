@@ -370,7 +370,8 @@ function untilDeadline<T>(answer: Promise<T>, bound: CallBound): Promise<T> {
     const onDeadline = (): void => reject(new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', true));
     if (signal.aborted) onDeadline();
     else signal.addEventListener('abort', onDeadline, { once: true });
-    answer.then(
+    // Promise.resolve: a hand-written transport may hand back any thenable.
+    Promise.resolve(answer).then(
       (value) => {
         signal.removeEventListener('abort', onDeadline);
         resolve(value);
