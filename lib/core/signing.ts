@@ -72,8 +72,8 @@ export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8A
 
 /**
  * Lower-case hex HMAC-SHA256 of a signature that is sent out (an auth answer, a request's `auth_signature`): short
- * ASCII messages start from the key's precomputed SHA-256 midstates, which is about twice as fast. Never use it for
- * a digest compared with a caller's value (see hmac-midstate.ts); use {@link hmacSha256} there.
+ * ASCII messages start from the key's precomputed SHA-256 midstates, which is about twice as fast. To check a
+ * caller's signature use {@link verifySignatureHex}: comparing hex strings with `===` would leak timing.
  */
 export function outboundSignatureHex(secret: string, message: string): string {
   return hmacSha256HexFromMidstates(midstatesFor(secret), message) ?? hmacSha256Hex(secret, message);
