@@ -111,6 +111,8 @@ describe('hashes and comparison', () => {
     expect(constantTimeEqualDigest(digest, a.toUpperCase())).toBe(true);
     expect(constantTimeEqualDigest(digest, a.slice(0, -1) + (a.endsWith('0') ? '1' : '0'))).toBe(false);
     expect(constantTimeEqualDigest(digest, a.slice(0, -1))).toBe(false);
+    expect(constantTimeEqualDigest(digest, a.slice(0, -2))).toBe(false);
+    expect(constantTimeEqualDigest(digest, a + '00')).toBe(false);
     expect(constantTimeEqualDigest(digest, '')).toBe(false);
     // A character whose low byte equals a hex digit must not pass for it.
     expect(constantTimeEqualDigest(Buffer.from('aaaa', 'hex'), '\u0161'.repeat(4))).toBe(false);
@@ -129,16 +131,6 @@ describe('hashes and comparison', () => {
       }),
       { numRuns: 500 },
     );
-  });
-
-  it('constantTimeEqualDigest matches hex of any case and refuses other values and lengths', () => {
-    const digest = hmacSha256('s', 'x');
-    const hex = digest.toString('hex');
-    expect(constantTimeEqualDigest(digest, hex)).toBe(true);
-    expect(constantTimeEqualDigest(digest, hex.toUpperCase())).toBe(true);
-    expect(constantTimeEqualDigest(digest, hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0'))).toBe(false);
-    expect(constantTimeEqualDigest(digest, hex.slice(0, -2))).toBe(false);
-    expect(constantTimeEqualDigest(digest, hex + '00')).toBe(false);
   });
 
   it('outboundSignatureHex (SHA-256 midstates for short ASCII) equals node:crypto HMAC for any secret and message', () => {
