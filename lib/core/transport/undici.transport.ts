@@ -36,10 +36,9 @@ export class UndiciTransport implements HttpTransport {
   /** It rejects by the request's deadline (or signal) itself. */
   readonly enforcesDeadline = true;
   private readonly dispatcher: Dispatcher;
-  private readonly viaProxy: boolean;
-  private readonly running = new Set<ResponseCollector>();
+  /** Shared with each request's collector, which reads `closed` and `viaProxy` and leaves `running` when done. */
+  private readonly pool: PoolState;
   private sweeper: ReturnType<typeof setInterval> | undefined;
-  private closed = false;
   private closing: Promise<void> | undefined;
 
   /** @throws PusherConfigurationError on an unusable `proxy`, `maxConnections` or `keepAliveTimeoutMs`. */
@@ -74,18 +73,17 @@ export class UndiciTransport implements HttpTransport {
         throw new PusherConfigurationError(`proxy must use http: or https:, not ${url.protocol}`, 'proxy');
       }
       this.dispatcher = new ProxyAgent({ ...pool, uri: proxy });
-      this.viaProxy = true;
     } else {
       this.dispatcher = new Agent(pool);
-      this.viaProxy = false;
     }
+    this.pool = { closed: false, viaProxy: proxy !== undefined, running: new Set() };
   }
 
   /** Sends one request and reads the whole body within its deadline (or signal). Rejects {@link HttpTransportError}. */
   request(request: HttpTransportRequest): Promise<HttpTransportResponse> {
-    if (this.closed) return Promise.reject(new HttpTransportError('the transport is closed', 'ECLOSED', false));
+    if (this.pool.closed) return Promise.reject(new HttpTransportError('the transport is closed', 'ECLOSED', false));
     return new Promise<HttpTransportResponse>((resolve, reject) => {
-      const collector = new ResponseCollector(this, resolve, reject);
+      const collector = new ResponseCollector(this.pool, resolve, reject);
       const deadline = request.deadline;
       if (deadline !== undefined) {
         collector.deadline = deadline;
@@ -101,7 +99,7 @@ export class UndiciTransport implements HttpTransport {
             path: request.path,
             method: request.method,
             // ProxyAgent adds a `host` header to the object it gets: hand it a copy, never the caller's.
-            headers: this.viaProxy ? { ...request.headers } : request.headers,
+            headers: this.pool.viaProxy ? { ...request.headers } : request.headers,
             body: request.body ?? null,
           },
           collector,
@@ -115,7 +113,7 @@ export class UndiciTransport implements HttpTransport {
   /** Stops taking requests, lets running ones finish (each bounded by its deadline), then closes the pool. Idempotent. */
   close(): Promise<void> {
     if (this.closing === undefined) {
-      this.closed = true;
+      this.pool.closed = true;
       this.closing = this.dispatcher.close().then(
         () => undefined,
         () => undefined,
@@ -124,18 +122,8 @@ export class UndiciTransport implements HttpTransport {
     return this.closing;
   }
 
-  /** @internal */
-  get viaProxyFlag(): boolean {
-    return this.viaProxy;
-  }
-
-  /** @internal */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   private track(collector: ResponseCollector): void {
-    this.running.add(collector);
+    this.pool.running.add(collector);
     if (this.sweeper === undefined) {
       this.sweeper = setInterval(() => this.sweep(), DEADLINE_SWEEP_MS);
       // A pending deadline must not keep the process alive on its own; the request's socket does that.
@@ -143,23 +131,26 @@ export class UndiciTransport implements HttpTransport {
     }
   }
 
-  /** @internal */
-  untrack(collector: ResponseCollector): void {
-    this.running.delete(collector);
-  }
-
   private sweep(): void {
-    if (this.running.size === 0) {
+    if (this.pool.running.size === 0) {
       // Stopped only once idle for a whole period, so that back-to-back calls do not start and stop it each time.
       clearInterval(this.sweeper);
       this.sweeper = undefined;
       return;
     }
     const now = Date.now();
-    for (const collector of this.running) {
+    for (const collector of this.pool.running) {
       if (collector.deadline <= now) collector.expire();
     }
   }
+}
+
+/** What an {@link UndiciTransport} shares with the collectors of its requests. */
+interface PoolState {
+  closed: boolean;
+  readonly viaProxy: boolean;
+  /** Requests with a deadline, checked by the sweep. */
+  readonly running: Set<ResponseCollector>;
 }
 
 /** Collects one response for {@link UndiciTransport} (undici's dispatch handler API: no stream per response). */
@@ -176,7 +167,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   private onAbort: (() => void) | undefined;
 
   constructor(
-    private readonly transport: UndiciTransport,
+    private readonly pool: PoolState,
     private readonly resolve: (response: HttpTransportResponse) => void,
     private readonly reject: (error: HttpTransportError) => void,
   ) {}
@@ -244,8 +235,8 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     return {
       signal: this.signal,
       abortReason: this.abortReason,
-      closed: this.transport.isClosed,
-      viaProxy: this.transport.viaProxyFlag,
+      closed: this.pool.closed,
+      viaProxy: this.pool.viaProxy,
       responded: this.responded,
       // undici starts a request (onRequestStart) once it has a connected socket, just before writing it.
       requestStarted: this.controller !== undefined,
@@ -261,7 +252,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   private finish(): void {
     this.settled = true;
     this.chunks = [];
-    this.transport.untrack(this);
+    this.pool.running.delete(this);
     // A signal may outlive the request (one shared by many calls): leave no listener holding this collector.
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
   }
