@@ -28,7 +28,10 @@ export interface RecordedPusherEvent {
   via: 'trigger' | 'triggerBatch' | 'sendToUser';
   channels: string[];
   event: string;
-  /** `data` parsed back from JSON (a string that is not JSON stays a string); decrypted on `private-encrypted-` channels. */
+  /**
+   * `data` parsed back from JSON (a string that is not JSON stays a string); decrypted on `private-encrypted-`
+   * channels when the recorder knows the master key (the testing module and the override configure it).
+   */
   data: unknown;
   /** `data` exactly as sent: the `{"nonce","ciphertext"}` JSON on an encrypted channel. */
   wireData: string;
@@ -332,11 +335,13 @@ export class PusherRecorder implements HttpTransport {
     const channel = channels[0]!;
     const encrypted = channels.length === 1 && isEncryptedChannel(channel);
     let plaintext = wireData;
-    if (encrypted) {
-      if (this.#encryption === undefined) {
-        throw new PusherExpectationError(`PusherRecorder cannot decrypt data on ${channel}: it has no encryptionMasterKeyBase64.`);
+    if (encrypted && this.#encryption !== undefined) {
+      // A payload this key cannot open stays as it was sent: the test sees the ciphertext, not a failed call.
+      try {
+        plaintext = this.#encryption.decrypt(channel, wireData);
+      } catch {
+        plaintext = wireData;
       }
-      plaintext = this.#encryption.decrypt(channel, wireData);
     }
     const event: RecordedPusherEvent = { via, channels, event: String(item.name), data: parseJsonOr(plaintext), wireData, encrypted };
     if (typeof item.socket_id === 'string') event.socketId = item.socket_id;
