@@ -1,6 +1,6 @@
 import { deriveChannelKey, parseMasterKey } from '../core/encryption.js';
 import type { PresenceData, UserData } from '../core/pusher.types.js';
-import { verifySignatureHex } from '../core/signing.js';
+import { constantTimeEqualDigest, hmacSha256 } from '../core/signing.js';
 import { isEncryptedChannel, isPresenceChannel } from '../core/validation.js';
 import { PusherExpectationError, show } from './expectation.js';
 
@@ -11,7 +11,6 @@ export interface PusherAuthCredentials {
   encryptionMasterKeyBase64?: string | undefined;
 }
 
-const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 /**
  * Checks a channel-authorization answer as a Pusher server checks a subscription: `auth` is `key:` and the
@@ -75,7 +74,8 @@ function checkAuth(credentials: PusherAuthCredentials, auth: unknown, signed: st
   if (separator === -1 || key !== credentials.key) {
     throw new PusherExpectationError(`The answer for ${what}: auth must start with the app key and a colon ("${credentials.key}:…").`);
   }
-  if (!HEX_SHA256.test(signature) || !verifySignatureHex(credentials.secret, signed, signature)) {
+  // Compared in constant time; anything that is not 64 hex digits compares false.
+  if (!constantTimeEqualDigest(hmacSha256(credentials.secret, signed), signature)) {
     throw new PusherExpectationError(`The answer for ${what}: the auth signature does not match ${show(signed)} under the app secret.`);
   }
 }

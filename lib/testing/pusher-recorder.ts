@@ -1,4 +1,5 @@
 import { ChannelEncryption, parseMasterKey } from '../core/encryption.js';
+import { DEFAULT_TIMEOUT_MS } from '../core/pusher.config.js';
 import type { PusherOptions } from '../core/pusher.options.js';
 import { hmacSha256, constantTimeEqualDigest, md5Hex } from '../core/signing.js';
 import {
@@ -113,7 +114,6 @@ interface Script {
 /** What the recorder needs from the client options: who signs, and how encrypted data is decrypted. */
 type RecorderCredentials = Pick<PusherOptions, 'appId' | 'key' | 'secret' | 'encryptionMasterKeyBase64' | 'timeout'>;
 
-const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
  * A transport that records every Pusher HTTP API call instead of sending it, checks its signature as the server
@@ -223,7 +223,7 @@ export class PusherRecorder implements HttpTransport {
     throw new PusherExpectationError(`Expected a Pusher API call matching ${show(match)}, none of ${this.#calls.length} matches.\n${lines}`);
   }
 
-  /** @internal The transport side: decode, check the signature, record, answer. */
+  /** The transport side, called by the client: decode, check the signature, record, answer. */
   async request(request: HttpTransportRequest): Promise<HttpTransportResponse> {
     const call = this.#decode(request);
     const signatureProblem = this.#signatureProblem(request);
