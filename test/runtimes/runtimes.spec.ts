@@ -55,6 +55,8 @@ interface SmokeInput {
 
 interface Runtime {
   name: string;
+  /** Names this runtime's channels. */
+  slug: string;
   /** How the runtime names itself in the result. */
   version: RegExp;
   /** The transport the client picks there by default. */
@@ -100,8 +102,16 @@ function parseResult(output: string, prefix = ''): SmokeResult {
 }
 
 /** Node, Deno and Bun run smoke-cli.mjs directly: the input in an environment variable, the result on stdout. */
-const cliRuntime = (name: string, version: RegExp, transport: Runtime['transport'], command: () => [string, string[]], env: Record<string, string> = {}): Runtime => ({
+const cliRuntime = (
+  name: string,
+  slug: string,
+  version: RegExp,
+  transport: Runtime['transport'],
+  command: () => [string, string[]],
+  env: Record<string, string> = {},
+): Runtime => ({
   name,
+  slug,
   version,
   transport,
   async run(input) {
@@ -116,6 +126,7 @@ const cliRuntime = (name: string, version: RegExp, transport: Runtime['transport
  */
 const workerdRuntime: Runtime = {
   name: 'workerd',
+  slug: 'workerd',
   version: /^Cloudflare-Workers$/,
   transport: 'fetch',
   async run(input) {
@@ -154,16 +165,17 @@ const workerdRuntime: Runtime = {
 };
 
 const RUNTIMES: Runtime[] = [
-  cliRuntime(`node ${process.version} (this process)`, /^node v/, 'undici', () => [process.execPath, [SMOKE_CLI]]),
-  cliRuntime('node 22', /^node v22\./, 'undici', () => [bin('node'), [SMOKE_CLI]]),
+  cliRuntime(`node ${process.version} (this process)`, 'node', /^node v/, 'undici', () => [process.execPath, [SMOKE_CLI]]),
+  cliRuntime('node 22', 'node22', /^node v22\./, 'undici', () => [bin('node'), [SMOKE_CLI]]),
   cliRuntime(
+    'deno',
     'deno',
     /^deno \d/,
     'undici',
     () => [bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', '--allow-env', `--allow-read=${ROOT}`, SMOKE_CLI]],
     { DENO_NO_UPDATE_CHECK: '1' },
   ),
-  cliRuntime('bun', /^bun \d/, 'fetch', () => [bin('bun'), ['--no-install', SMOKE_CLI]], { DO_NOT_TRACK: '1' }),
+  cliRuntime('bun', 'bun', /^bun \d/, 'fetch', () => [bin('bun'), ['--no-install', SMOKE_CLI]], { DO_NOT_TRACK: '1' }),
   workerdRuntime,
 ];
 
@@ -174,8 +186,8 @@ beforeAll(async () => {
   if (missing.length > 0) {
     throw new Error(`The runtimes are not installed (${missing.join(', ')} missing): run npm ci --prefix test/runtimes/toolchain`);
   }
-  // The smoke script imports `nest-pusher/core` by name, that is this package's built dist/.
-  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')]);
+  // The smoke script imports `nest-pusher/core` by name: this package as `npm run build` makes it.
+  await run('npm', ['run', 'build', '--silent']);
   soketi = await startTestSoketi();
 }, 180_000);
 
@@ -189,7 +201,7 @@ afterAll(async () => {
 describe.each(RUNTIMES)('nest-pusher/core on $name', (runtime) => {
   let client: TestClient;
   let result: SmokeResult;
-  const slug = runtime.name.split(' ')[0]! + (runtime.name.includes('22') ? '22' : '');
+  const slug = runtime.slug;
   const channel = `smoke-${slug}`;
   const privateChannel = `private-smoke-${slug}`;
   const events = new EventRecorder<unknown>(`the smoke event on ${channel}`);
