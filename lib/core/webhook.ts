@@ -220,7 +220,14 @@ function eventProblem(event: unknown): string | undefined {
       // Pusher sends the data as a JSON string; soketi (and other compatible servers) send the parsed value.
       // Either way handlers get a string, so one handler works against both.
       if (fields.data === undefined) return '(client_event) has no data';
-      if (typeof fields.data !== 'string') fields.data = JSON.stringify(fields.data);
+      if (typeof fields.data !== 'string') {
+        try {
+          fields.data = JSON.stringify(fields.data);
+        } catch {
+          // JSON.parse takes nesting that JSON.stringify's recursion cannot give back (a RangeError).
+          return '(client_event) has data that cannot be serialized again (nested too deep)';
+        }
+      }
       break;
     case 'subscription_count':
       if (typeof fields.subscription_count !== 'number') return '(subscription_count) has no numeric subscription_count';

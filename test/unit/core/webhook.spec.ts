@@ -83,6 +83,13 @@ describe('verifyWebhook', () => {
     expect(payload.rejectedEvents![1]!.event).toEqual(events[2]);
   });
 
+  it('skips a client_event whose data is nested too deep to serialize, instead of throwing a RangeError', () => {
+    const body = `{"time_ms":1,"events":[{"name":"client_event","channel":"a","event":"client-x","data":${'['.repeat(50_000)}${']'.repeat(50_000)}},{"name":"channel_occupied","channel":"b"}]}`;
+    const payload = verifyWebhook(verifier, { key: '123456789', signature: sign(body), body });
+    expect(payload.events).toEqual([{ name: 'channel_occupied', channel: 'b' }]);
+    expect(payload.rejectedEvents![0]!.reason).toContain('nested too deep');
+  });
+
   it('passes unknown event names through (Pusher may add types)', () => {
     const body = '{"time_ms":1,"events":[{"name":"future_event","channel":"a"}]}';
     expect(verifyWebhook(verifier, { key: '123456789', signature: sign(body), body }).events[0]!.name).toBe('future_event');
