@@ -15,7 +15,10 @@ export interface OnPusherEventOptions {
 export interface PusherEventContext {
   /** When Pusher created the webhook (its `time_ms`, Unix milliseconds). */
   timeMs: number;
-  /** The whole verified webhook the event came in (several events when Pusher batches). */
+  /**
+   * The whole verified webhook the event came in (several events when Pusher batches); `payload.rejectedEvents`
+   * lists its events that were malformed or undecryptable and reached no handler.
+   */
   payload: PusherWebhookPayload;
 }
 
@@ -29,8 +32,9 @@ export interface PusherEventHandlerMetadata {
  * Runs the method for every verified webhook event with one of these names (and, with `channel`, on a matching
  * channel). Works on methods of any provider or controller; stack it to listen to several names or channels. The
  * handler gets the typed event and a {@link PusherEventContext}. Names are checked at bootstrap: an unknown name
- * fails the application start. A handler that throws makes the built-in webhook route answer 500, so Pusher
- * delivers again: handlers should be idempotent.
+ * fails the application start. A handler that throws makes the built-in webhook route answer 500 (one that takes
+ * longer than `webhooks.handlerTimeoutMs`, 503), so Pusher delivers again: handlers should be idempotent. A delivery
+ * that succeeded is not handled again (see docs/webhooks.md).
  *
  * @example
  * ```ts

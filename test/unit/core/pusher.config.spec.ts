@@ -81,10 +81,21 @@ describe('resolvePusherConfig', () => {
     ['a transport without request()', { transport: {} }, 'transport'],
     ['a bad master key', { encryptionMasterKeyBase64: 'short' }, 'encryptionMasterKeyBase64'],
     ['webhookMaxAgeMs 0', { webhookMaxAgeMs: 0 }, 'webhookMaxAgeMs'],
+    ['webhookMaxAgeMs true', { webhookMaxAgeMs: true }, 'webhookMaxAgeMs'],
+    ['a negative webhookClockSkewMs', { webhookClockSkewMs: -1 }, 'webhookClockSkewMs'],
+    ['additionalKeys that is not an array', { additionalKeys: { key: 'k', secret: 's' } }, 'additionalKeys'],
+    ['an additional key with ":"', { additionalKeys: [{ key: 'a:b', secret: 's' }] }, 'additionalKeys[0].key'],
+    ['an additional key without a secret', { additionalKeys: [{ key: 'k2', secret: '' }] }, 'additionalKeys[0].secret'],
+    ['maxPresenceDataBytes 0', { maxPresenceDataBytes: 0 }, 'maxPresenceDataBytes'],
   ])('refuses %s, naming the option', (_label, change, option) => {
     const error = configErrorOf(() => resolvePusherConfig({ ...base, ...change } as PusherOptions));
     expect(error.option).toBe(option);
     expect(error.message).not.toContain('very-secret-value');
+  });
+
+  it('turns the webhook freshness window on by default (5 min + 1 min skew); false switches it off', () => {
+    expect(resolvePusherConfig(base as PusherOptions)).toMatchObject({ webhookMaxAgeMs: 300_000, webhookClockSkewMs: 60_000, maxPresenceDataBytes: 1024, additionalKeys: [] });
+    expect(resolvePusherConfig({ ...base, webhookMaxAgeMs: false } as PusherOptions).webhookMaxAgeMs).toBeUndefined();
   });
 
   it('refuses options that are not an object', () => {

@@ -90,6 +90,17 @@ describe('PusherModule.forRoot', () => {
     ).rejects.toBeInstanceOf(PusherConfigurationError);
   });
 
+  it('fails the start on an unusable webhooks.handlerTimeoutMs or deliveryStore, naming the option', async () => {
+    for (const [webhooks, option] of [
+      [{ handlerTimeoutMs: 0 }, 'webhooks.handlerTimeoutMs'],
+      [{ deliveryStore: {} }, 'webhooks.deliveryStore'],
+    ] as const) {
+      await expect(
+        Test.createTestingModule({ imports: [PusherModule.forRoot({ appId: '1', key: 'k', secret: 's', webhooks: webhooks as never })] }).compile(),
+      ).rejects.toMatchObject({ option });
+    }
+  });
+
   it('refuses an empty route path at registration time', () => {
     expect(() => PusherModule.forRoot({ ...APP, webhookController: { path: ' ' } })).toThrow(PusherConfigurationError);
     expect(() => PusherModule.forRoot({ ...APP, authController: { userAuthPath: '' } })).toThrow(
