@@ -2,6 +2,7 @@
 export { Pusher } from './pusher.js';
 export { parsePusherUrl, type PusherUrlOptions } from './pusher.config.js';
 export {
+  PusherChunkedTriggerError,
   PusherConfigurationError,
   PusherError,
   PusherRequestError,
