@@ -31,7 +31,14 @@ export { OnPusherEvent, type OnPusherEventOptions, type PusherEventContext } fro
 export {
   PusherWebhookDispatcher,
   PusherWebhookDispatchError,
+  PusherWebhookInProgressError,
+  PusherWebhookTimeoutError,
   type PusherEventHandler,
   type PusherEventHandlerFailure,
+  type PusherWebhookDispatchOptions,
   type PusherWebhookDispatchResult,
 } from './webhooks/pusher-webhook.dispatcher.js';
+export {
+  DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS,
+  type PusherWebhookOptions,
+} from './webhooks/pusher-webhook-options.interface.js';

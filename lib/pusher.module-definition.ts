@@ -2,17 +2,20 @@ import { ConfigurableModuleBuilder, type ModuleMetadata, type Provider, type Typ
 import { createPusherAuthController, type PusherAuthRoutes } from './auth/pusher-auth.controller.js';
 import { PUSHER_AUTHORIZER, type PusherAuthorizer } from './auth/pusher-authorizer.interface.js';
 import { PusherConfigurationError } from './core/pusher.errors.js';
-import type { PusherOptions } from './core/pusher.options.js';
 import {
   DEFAULT_CHANNEL_AUTH_PATH,
   DEFAULT_USER_AUTH_PATH,
   DEFAULT_WEBHOOK_PATH,
   PUSHER_MODULE_OPTIONS,
 } from './pusher.constants.js';
+import type { PusherModuleOptionsShape } from './webhooks/pusher-webhook-options.interface.js';
 import { createPusherWebhooksController } from './webhooks/pusher-webhooks.controller.js';
 
-/** The client options: everything `new Pusher()` accepts (`appId`, `key`, `secret`, `cluster`, ...). */
-export type PusherModuleOptions = PusherOptions;
+/**
+ * The client options, everything `new Pusher()` accepts (`appId`, `key`, `secret`, `cluster`, ...), and `webhooks`
+ * (duplicate suppression store, handler timeout).
+ */
+export type PusherModuleOptions = PusherModuleOptionsShape;
 
 /**
  * Settings that shape the module itself. They are given next to the options in `forRoot()` and next to

@@ -6,6 +6,7 @@ import { ConfigurablePusherModule } from './pusher.module-definition.js';
 import { PusherService } from './pusher.service.js';
 import { PusherEventsExplorer } from './webhooks/pusher-events.explorer.js';
 import { PusherWebhookDispatcher } from './webhooks/pusher-webhook.dispatcher.js';
+import { PusherWebhookFastifyBody } from './webhooks/pusher-webhook-fastify-body.js';
 import { PusherWebhookGuard } from './webhooks/pusher-webhook.guard.js';
 
 /**
@@ -27,7 +28,7 @@ import { PusherWebhookGuard } from './webhooks/pusher-webhook.guard.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PusherEventsExplorer],
+  providers: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PusherEventsExplorer, PusherWebhookFastifyBody],
   exports: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PUSHER_MODULE_OPTIONS, PUSHER_AUTHORIZER],
 })
 export class PusherModule extends ConfigurablePusherModule {}

@@ -13,6 +13,7 @@ import {
   Req,
   type Type,
 } from '@nestjs/common';
+import { SIGNED_IN_USER } from '../core/auth.js';
 import { PusherError, PusherValidationError } from '../core/pusher.errors.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse } from '../core/pusher.types.js';
 import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
@@ -120,11 +121,8 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
       const decision = await this.authorizer.authorizeChannel({ socketId, channel, request });
       if (kind === 'presence') {
         if (decision === true) {
-          this.logger.error(
-            `${this.authorizer.constructor.name}.authorizeChannel() returned true for presence channel ${channel}; ` +
-              'a presence channel needs the member data ({ user_id, user_info? }). Refused (403).',
-          );
-          throw new ForbiddenException();
+          // The member is the user this connection signed in as: no channel_data, the server takes the sign-in's.
+          return this.sign(channel, () => this.pusher.authorizeChannel(socketId, channel, SIGNED_IN_USER));
         }
         if (!isRecord(decision)) {
           throw new ForbiddenException();

@@ -20,9 +20,11 @@ export interface PusherUserAuthenticationRequest<TRequest = unknown> {
 }
 
 /**
- * `true` allows a private or private-encrypted channel (so does member data, which is then ignored); for a presence
- * channel, return the member data instead (`true` there is refused with 403 and a logged explanation). Anything else
- * (`false`, `null`, `undefined`) refuses (403). Throw an `HttpException` to answer with another status.
+ * `true` allows a private or private-encrypted channel (so does member data, which is then ignored). For a presence
+ * channel, return the member data `{ user_id, user_info? }`, or `true` when the connection signed in with
+ * `pusher.signin()`: the answer then has no `channel_data` and the member is the signed-in user (a connection that
+ * did not sign in is refused by pusher-js and the server). Anything else (`false`, `null`, `undefined`) refuses
+ * (403). Throw an `HttpException` to answer with another status.
  */
 export type PusherChannelAuthorization = boolean | PresenceData | null | undefined;
 

@@ -3,12 +3,14 @@ import { PusherValidationError } from './pusher.errors.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse, UserData } from './pusher.types.js';
 import { outboundSignatureHex } from './signing.js';
 import {
+  DEFAULT_MAX_PRESENCE_DATA_BYTES,
   describeValue,
   isEncryptedChannel,
   isPresenceChannel,
   validateAuthorizableChannel,
   validateChannelName,
   validatePresenceData,
+  validatePresenceDataSize,
   validateSocketId,
   validateUserData,
 } from './validation.js';
@@ -18,12 +20,21 @@ export interface AuthSigner {
   key: string;
   secret: string;
   encryption?: ChannelEncryption | undefined;
+  /** Largest `channel_data` signed, in bytes; default `DEFAULT_MAX_PRESENCE_DATA_BYTES`. */
+  maxPresenceDataBytes?: number | undefined;
 }
 
 /**
+ * Given instead of member data for a presence channel: the subscriber is the user the connection signed in as
+ * (`pusher.signin()`), so the answer carries no `channel_data` and the server takes the member from the sign-in.
+ */
+export const SIGNED_IN_USER = 'signed-in-user';
+
+/**
  * Answers pusher-js's channel authorization: `auth` = `key:HMAC(secret, socket_id:channel[:channel_data])`.
- * Presence channels need `presenceData` (signed and returned as the exact `channel_data` string); other channels
- * ignore it. `private-encrypted-` channels also get their `shared_secret`. The socket id is validated before anything
+ * Presence channels need `presenceData` (signed and returned as the exact `channel_data` string), or
+ * {@link SIGNED_IN_USER} when the connection signed in (then `auth` = `key:HMAC(secret, socket_id:channel)` and no
+ * `channel_data`, which pusher-js 7.2+ accepts by taking the member from its sign-in); other channels ignore it. `private-encrypted-` channels also get their `shared_secret`. The socket id is validated before anything
  * is signed, so a forged id such as `1.1:presence-x` can never produce a signature.
  *
  * @throws PusherValidationError for a bad socket id, channel name, channel type, presence data, or an encrypted
@@ -33,7 +44,7 @@ export function authorizeChannel(
   signer: AuthSigner,
   socketId: string,
   channel: string,
-  presenceData?: PresenceData,
+  presenceData?: PresenceData | typeof SIGNED_IN_USER,
 ): ChannelAuthResponse {
   validateSocketId(socketId);
   validateChannelName(channel);
@@ -42,13 +53,17 @@ export function authorizeChannel(
   if (isPresenceChannel(channel)) {
     if (presenceData === undefined) {
       throw new PusherValidationError(
-        `Presence channel ${describeValue(channel)} needs presence data { user_id, user_info? } to authorize a member.`,
+        `Presence channel ${describeValue(channel)} needs presence data { user_id, user_info? } to authorize a member, or '${SIGNED_IN_USER}' when the connection signed in.`,
         'presence-data-required',
         channel,
       );
     }
+    if (presenceData === SIGNED_IN_USER) {
+      return { auth: signer.key + ':' + outboundSignatureHex(signer.secret, socketId + ':' + channel) };
+    }
     validatePresenceData(presenceData);
     const channelData = JSON.stringify(presenceData);
+    validatePresenceDataSize(channelData, signer.maxPresenceDataBytes ?? DEFAULT_MAX_PRESENCE_DATA_BYTES);
     return {
       auth: signer.key + ':' + outboundSignatureHex(signer.secret, socketId + ':' + channel + ':' + channelData),
       channel_data: channelData,

@@ -1,5 +1,23 @@
 /** `nest-pusher/core`: the framework-free Pusher Channels server client. */
 export { Pusher } from './pusher.js';
+export { SIGNED_IN_USER } from './auth.js';
+export {
+  DEFAULT_WEBHOOK_CLOCK_SKEW_MS,
+  DEFAULT_WEBHOOK_MAX_AGE_MS,
+  verifyWebhook,
+  webhookDeliveryId,
+  webhookReplayWindowMs,
+  type WebhookVerifier,
+} from './webhook.js';
+export {
+  MemoryWebhookDeliveryStore,
+  RedisWebhookDeliveryStore,
+  type MemoryWebhookDeliveryStoreOptions,
+  type RedisCommand,
+  type RedisWebhookDeliveryStoreOptions,
+  type WebhookDeliveryClaim,
+  type WebhookDeliveryStore,
+} from './webhook-delivery-store.js';
 export { parsePusherUrl, type PusherUrlOptions } from './pusher.config.js';
 export {
   PusherChunkedTriggerError,

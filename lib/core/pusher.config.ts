@@ -2,7 +2,8 @@ import { parseMasterKey } from './encryption.js';
 import { PusherConfigurationError } from './pusher.errors.js';
 import type { PusherLogger, PusherOptions, RetryOptions } from './pusher.options.js';
 import type { HttpTransport } from './transport/http-transport.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE } from './validation.js';
+import { DEFAULT_MAX_PRESENCE_DATA_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE } from './validation.js';
+import { DEFAULT_WEBHOOK_CLOCK_SKEW_MS, DEFAULT_WEBHOOK_MAX_AGE_MS } from './webhook.js';
 
 export const DEFAULT_HOST = 'api.pusherapp.com';
 export const DEFAULT_TIMEOUT_MS = 10000;
@@ -29,7 +30,11 @@ export interface ResolvedPusherConfig {
   /** `false` when batching is off. */
   batching: { maxBatchSize: number } | false;
   logger: PusherLogger | undefined;
+  /** `undefined` when the window is off. */
   webhookMaxAgeMs: number | undefined;
+  webhookClockSkewMs: number;
+  additionalKeys: Array<{ key: string; secret: string }>;
+  maxPresenceDataBytes: number;
 }
 
 function configError(option: string, message: string): never {
@@ -122,7 +127,14 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
   const timeout = positiveNumber('timeout', options.timeout, false) ?? DEFAULT_TIMEOUT_MS;
   const maxPayloadBytes = positiveNumber('maxPayloadBytes', options.maxPayloadBytes, true) ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const maxConnections = positiveNumber('maxConnections', options.maxConnections, true) ?? DEFAULT_MAX_CONNECTIONS;
-  const webhookMaxAgeMs = positiveNumber('webhookMaxAgeMs', options.webhookMaxAgeMs, false);
+  const webhookMaxAgeMs =
+    options.webhookMaxAgeMs === false
+      ? undefined
+      : (positiveNumber('webhookMaxAgeMs', options.webhookMaxAgeMs, false) ?? DEFAULT_WEBHOOK_MAX_AGE_MS);
+  const webhookClockSkewMs = nonNegativeNumber('webhookClockSkewMs', options.webhookClockSkewMs) ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS;
+  const maxPresenceDataBytes =
+    positiveNumber('maxPresenceDataBytes', options.maxPresenceDataBytes, true) ?? DEFAULT_MAX_PRESENCE_DATA_BYTES;
+  const additionalKeys = resolveAdditionalKeys(options.additionalKeys);
 
   let proxy: string | undefined;
   if (options.proxy !== undefined) {
@@ -190,7 +202,36 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
     batching,
     logger: options.logger,
     webhookMaxAgeMs,
+    webhookClockSkewMs,
+    additionalKeys,
+    maxPresenceDataBytes,
   };
+}
+
+function nonNegativeNumber(option: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    configError(option, `Pusher option "${option}" must be a number of milliseconds, 0 or more, got ${JSON.stringify(value) ?? String(value)}.`);
+  }
+  return value;
+}
+
+function resolveAdditionalKeys(given: unknown): Array<{ key: string; secret: string }> {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) {
+    configError('additionalKeys', 'Pusher option "additionalKeys" must be an array of { key, secret } pairs.');
+  }
+  return given.map((pair: unknown, index) => {
+    const { key, secret } = (pair ?? {}) as { key?: unknown; secret?: unknown };
+    if (typeof key !== 'string' || key.trim().length === 0 || key.includes(':')) {
+      configError(`additionalKeys[${index}].key`, `Pusher option "additionalKeys[${index}].key" must be a non-empty app key without ":".`);
+    }
+    if (typeof secret !== 'string' || secret.trim().length === 0) {
+      // Never echo the value: it may be a secret in the wrong place.
+      configError(`additionalKeys[${index}].secret`, `Pusher option "additionalKeys[${index}].secret" is missing or not a non-empty string.`);
+    }
+    return { key, secret };
+  });
 }
 
 /** The options a `PUSHER_URL` carries. */

@@ -60,6 +60,21 @@ export interface PusherOptions {
   /** Opt-in: coalesce same-tick triggers into batch requests. */
   batching?: boolean | BatchingOptions;
   logger?: PusherLogger;
-  /** Reject webhooks whose `time_ms` is further than this from now, past or future (replay window, in ms). Off by default. */
-  webhookMaxAgeMs?: number;
+  /**
+   * Refuse webhooks whose `time_ms` is older than this (ms), so that a captured webhook cannot be replayed later.
+   * Default 300000: Pusher redelivers a failed webhook for 5 minutes. `false` switches the window off.
+   */
+  webhookMaxAgeMs?: number | false;
+  /** Clock difference tolerated either way between the sender and this server (ms), on top of the age window. Default 60000. */
+  webhookClockSkewMs?: number;
+  /**
+   * More key/secret pairs of this app. Webhooks signed with any of them are accepted; `key`/`secret` stay the pair
+   * that signs API calls and auth answers. Use while rotating a secret.
+   */
+  additionalKeys?: ReadonlyArray<{ key: string; secret: string }>;
+  /**
+   * Largest presence member data (`JSON.stringify({ user_id, user_info })`) signed, in bytes. Default 1024: Pusher
+   * documents a 1 KB user object; self-hosted servers (soketi: `presence.maxMemberSizeInKb`) set their own.
+   */
+  maxPresenceDataBytes?: number;
 }

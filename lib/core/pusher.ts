@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
-import { authenticateUser, authorizeChannel, type AuthSigner } from './auth.js';
+import { authenticateUser, authorizeChannel, SIGNED_IN_USER, type AuthSigner } from './auth.js';
 import { ChannelEncryption } from './encryption.js';
 import { parsePusherUrl, resolvePusherConfig, type ResolvedPusherConfig } from './pusher.config.js';
 import { PusherHttpClient, createDefaultTransport } from './pusher-http-client.js';
@@ -98,11 +98,18 @@ export class Pusher {
     this.appId = config.appId;
     this.key = config.key;
     this.#encryption = config.encryptionMasterKey === undefined ? undefined : new ChannelEncryption(config.encryptionMasterKey);
-    this.#signer = { key: config.key, secret: config.secret, encryption: this.#encryption };
+    this.#signer = {
+      key: config.key,
+      secret: config.secret,
+      encryption: this.#encryption,
+      maxPresenceDataBytes: config.maxPresenceDataBytes,
+    };
     this.#webhookVerifier = {
       key: config.key,
       secret: config.secret,
+      additionalKeys: config.additionalKeys,
       maxAgeMs: config.webhookMaxAgeMs,
+      clockSkewMs: config.webhookClockSkewMs,
       encryption: this.#encryption,
     };
     const transport =
@@ -287,12 +294,12 @@ export class Pusher {
   }
 
   /**
-   * The answer to pusher-js's channel authorization request (`private-`, `presence-` with `presenceData`,
-   * `private-encrypted-` with its `shared_secret`).
+   * The answer to pusher-js's channel authorization request (`private-`, `presence-` with `presenceData` or
+   * `'signed-in-user'` for a connection that signed in, `private-encrypted-` with its `shared_secret`).
    * @throws PusherValidationError (synchronously) for a bad socket id, channel or presence data.
    * @example res.json(pusher.authorizeChannel(body.socket_id, body.channel_name, { user_id: '42' }))
    */
-  authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData): ChannelAuthResponse {
+  authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData | typeof SIGNED_IN_USER): ChannelAuthResponse {
     return authorizeChannel(this.#signer, socketId, channel, presenceData);
   }
 

@@ -184,7 +184,29 @@ export type PusherWebhookEventOf<N extends PusherWebhookEventName> = Extract<Pus
 /** A verified webhook body. */
 export interface PusherWebhookPayload {
   time_ms: number;
+  /** The usable events, in the body's order. */
   events: PusherWebhookEvent[];
+  /**
+   * Events of the authentic body that were left out because they are malformed or cannot be decrypted; present only
+   * when there are any. Not part of the wire format.
+   */
+  rejectedEvents?: PusherRejectedWebhookEvent[];
+}
+
+/** One event of an authentic webhook that reached no handler. */
+export interface PusherRejectedWebhookEvent {
+  /** Its position in the body's `events` array. */
+  index: number;
+  /** What is wrong with it, e.g. `Webhook event #3 (client_event) has no data.` */
+  reason: string;
+  /** The event as sent (untrusted: any JSON value). */
+  event: unknown;
+}
+
+/** A key/secret pair of a Pusher app (an app can have several, e.g. while rotating). */
+export interface WebhookKeyPair {
+  key: string;
+  secret: string;
 }
 
 /** Every webhook event name, for checks at bootstrap. */

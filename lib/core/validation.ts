@@ -14,6 +14,8 @@ export const MAX_EVENT_NAME_LENGTH = 200;
 /** Pusher's shared clusters; dedicated clusters and soketi allow more (`maxPayloadBytes`). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 10240;
 export const MAX_USER_ID_LENGTH = 128;
+/** Pusher documents a presence user object of at most 1 KB; self-hosted servers set their own (`maxPresenceDataBytes`). */
+export const DEFAULT_MAX_PRESENCE_DATA_BYTES = 1024;
 export const MAX_WATCHLIST_SIZE = 100;
 
 export const SERVER_TO_USER_PREFIX = '#server-to-user-';
@@ -255,7 +257,11 @@ export function validateUserId(userId: unknown, rulePrefix = 'user-id'): asserts
   }
 }
 
-/** Presence member data: an object with a valid `user_id` (a string; a finite number is tolerated as the docs' example uses one) and an optional object `user_info`. */
+/**
+ * Presence member data: an object with a `user_id` (a non-empty string of at most 128 characters, any characters: a
+ * presence id never becomes part of a channel name; a finite number is tolerated as the docs' example uses one) and
+ * an optional object `user_info`.
+ */
 export function validatePresenceData(presenceData: unknown): void {
   if (presenceData === null || typeof presenceData !== 'object' || Array.isArray(presenceData)) {
     fail(
@@ -264,13 +270,37 @@ export function validatePresenceData(presenceData: unknown): void {
       describeValue(presenceData),
     );
   }
-  const { user_id: userId, user_info: userInfo } = presenceData as { user_id?: unknown; user_info?: unknown };
-  validateUserId(typeof userId === 'number' && Number.isFinite(userId) ? String(userId) : userId, 'presence-user-id');
+  const { user_id: given, user_info: userInfo } = presenceData as { user_id?: unknown; user_info?: unknown };
+  const userId = typeof given === 'number' && Number.isFinite(given) ? String(given) : given;
+  if (typeof userId !== 'string' || userId.length === 0) {
+    fail(`Presence user_id must be a non-empty string, got ${describeValue(userId)}.`, 'presence-user-id-required', userId);
+  }
+  if (userId.length > MAX_USER_ID_LENGTH) {
+    fail(
+      `Presence user_id ${describeValue(userId)} is ${userId.length} characters long; the limit is ${MAX_USER_ID_LENGTH}.`,
+      'presence-user-id-length',
+      userId,
+      MAX_USER_ID_LENGTH,
+    );
+  }
   if (userInfo !== undefined && (userInfo === null || typeof userInfo !== 'object' || Array.isArray(userInfo))) {
     fail(
       `Presence user_info must be an object when given, got ${describeValue(userInfo)}.`,
       'presence-user-info',
       describeValue(userInfo),
+    );
+  }
+}
+
+/** The serialized member data (`channel_data`) against the presence user-object limit. */
+export function validatePresenceDataSize(channelData: string, maxBytes: number): void {
+  const size = Buffer.byteLength(channelData, 'utf8');
+  if (size > maxBytes) {
+    fail(
+      `Presence member data is ${size} bytes as JSON; the limit is ${maxBytes} (maxPresenceDataBytes). Keep user_info small: a name and an avatar URL, not a profile.`,
+      'presence-data-size',
+      size,
+      maxBytes,
     );
   }
 }

@@ -1,15 +1,35 @@
+import { createHash } from 'node:crypto';
 import type { ChannelEncryption } from './encryption.js';
 import { PusherWebhookError } from './pusher.errors.js';
-import type { PusherWebhookEvent, PusherWebhookPayload, WebhookRequest } from './pusher.types.js';
+import type {
+  PusherRejectedWebhookEvent,
+  PusherWebhookEvent,
+  PusherWebhookPayload,
+  WebhookKeyPair,
+  WebhookRequest,
+} from './pusher.types.js';
 import { verifySignatureHex } from './signing.js';
 import { isEncryptedChannel } from './validation.js';
+
+/**
+ * How long Pusher keeps redelivering a webhook that was not answered with a 2xx: "Channels will retry sending the
+ * webhook, with exponential backoff, for 5 minutes" (Pusher Channels docs, "Webhook Timeouts and Retries"). A
+ * redelivery carries the original body, so its `time_ms` is up to this old when it arrives.
+ */
+export const DEFAULT_WEBHOOK_MAX_AGE_MS = 5 * 60_000;
+/** How far the sender's clock may be from ours, either way, on top of the age window. */
+export const DEFAULT_WEBHOOK_CLOCK_SKEW_MS = 60_000;
 
 /** What verifying a webhook needs. */
 export interface WebhookVerifier {
   key: string;
   secret: string;
-  /** Reject bodies whose `time_ms` is further than this from now (replay window). */
+  /** More key/secret pairs of the same app whose signatures are accepted too (key rotation). */
+  additionalKeys?: readonly WebhookKeyPair[] | undefined;
+  /** Refuse bodies whose `time_ms` is older than this (plus `clockSkewMs`); no window when absent. */
   maxAgeMs?: number | undefined;
+  /** Tolerated clock difference either way; default {@link DEFAULT_WEBHOOK_CLOCK_SKEW_MS}. */
+  clockSkewMs?: number | undefined;
   /** Decrypts `client_event` data on `private-encrypted-` channels when given. */
   encryption?: ChannelEncryption | undefined;
   /** Clock in ms (tests). */
@@ -19,9 +39,14 @@ export interface WebhookVerifier {
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
 /**
- * Verifies a webhook and returns its typed payload: the `X-Pusher-Key` must be the app key, `X-Pusher-Signature`
- * the HMAC-SHA256 of the raw body bytes (compared in constant time), the body `{time_ms, events[]}`, and `time_ms`
- * inside `maxAgeMs` when set. `client_event` data on encrypted channels comes back decrypted.
+ * Verifies a webhook and returns its typed payload: the `X-Pusher-Key` must be the app key (or one of
+ * `additionalKeys`), `X-Pusher-Signature` the HMAC-SHA256 of the raw body bytes under that key's secret (compared in
+ * constant time), the body `{time_ms, events[]}`, and `time_ms` inside the freshness window when one is set.
+ * `client_event` data on encrypted channels comes back decrypted.
+ *
+ * The body as a whole is all or nothing; single events are not: an event of an authentic body that is malformed or
+ * cannot be decrypted is left out of `events` and listed in `rejectedEvents`, so that one bad event (a subscriber can
+ * send any `client_event`) does not make the sender retry a batch that can never pass.
  *
  * @throws PusherWebhookError whose `reason` says what failed.
  */
@@ -30,52 +55,80 @@ export function verifyWebhook(verifier: WebhookVerifier, request: WebhookRequest
     throw new PusherWebhookError('Webhook request is missing; pass { key, signature, body }.', 'missing-raw-body');
   }
   const key = singleHeader(request.key, 'X-Pusher-Key', 'missing-key', 'unknown-key');
-  if (key !== verifier.key) {
+  const secrets = secretsOfKey(verifier, key);
+  if (secrets.length === 0) {
     // The key is public, so echoing it helps find a misrouted webhook.
     throw new PusherWebhookError(
-      `Webhook X-Pusher-Key ${JSON.stringify(key.slice(0, 64))} is not this app's key; check which app the webhook URL belongs to.`,
+      `Webhook X-Pusher-Key ${JSON.stringify(key.slice(0, 64))} is not one of this app's keys; check which app the webhook URL belongs to.`,
       'unknown-key',
     );
   }
   const signature = singleHeader(request.signature, 'X-Pusher-Signature', 'missing-signature', 'invalid-signature');
-
-  const body = request.body;
-  let bytes: string | Buffer;
-  // A string is signed and parsed as it is: converting it to bytes and back would cost more than the HMAC.
-  if (typeof body === 'string') bytes = body;
-  // isView rather than instanceof: Buffers may come from another realm (vm contexts, test runners).
-  else if (ArrayBuffer.isView(body)) bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  else {
-    throw new PusherWebhookError(
-      'Webhook body must be the raw bytes as received (string or Buffer), not a parsed object; enable the raw body in your HTTP framework (e.g. NestFactory.create(AppModule, { rawBody: true })).',
-      'missing-raw-body',
-    );
-  }
+  const bytes = rawBytes(request.body);
 
   // A header that is not 64 hex digits is refused without comparing: its shape is the caller's, not a secret.
   // The comparison itself is constant-time, so nothing about the expected signature is learned from timing.
-  if (!HEX_SHA256.test(signature) || !verifySignatureHex(verifier.secret, bytes, signature)) {
+  // Every secret of the key is tried (no early exit), so timing does not tell which one matched either.
+  let matched = false;
+  if (HEX_SHA256.test(signature)) {
+    for (const secret of secrets) matched = verifySignatureHex(secret, bytes, signature) || matched;
+  }
+  if (!matched) {
     throw new PusherWebhookError(
       'Webhook X-Pusher-Signature does not match the body: check the app secret, and that the body is passed exactly as received (not re-serialized).',
       'invalid-signature',
     );
   }
 
-  const payload = parsePayload(bytes);
-  if (verifier.maxAgeMs !== undefined) {
-    const now = (verifier.now ?? Date.now)();
-    const age = now - payload.time_ms;
-    if (Math.abs(age) > verifier.maxAgeMs) {
-      throw new PusherWebhookError(
-        `Webhook time_ms is ${Math.round(age)} ms away from now; the window is ${verifier.maxAgeMs} ms (webhookMaxAgeMs). A replay, or a clock to sync.`,
-        'stale',
-      );
-    }
+  const { timeMs, events } = parseEnvelope(bytes);
+  checkFreshness(verifier, timeMs);
+  return checkEvents(timeMs, events, verifier.encryption);
+}
+
+/**
+ * A stable id of one delivery: the SHA-256 (hex) of the raw body bytes. Pusher redelivers the same bytes, so a
+ * redelivery has the same id; the signature header is not used because its hex case is the sender's choice.
+ */
+export function webhookDeliveryId(body: string | Buffer | Uint8Array): string {
+  const hash = createHash('sha256');
+  hash.update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  return hash.digest('hex');
+}
+
+function secretsOfKey(verifier: WebhookVerifier, key: string): string[] {
+  const secrets: string[] = [];
+  if (verifier.key === key) secrets.push(verifier.secret);
+  for (const pair of verifier.additionalKeys ?? []) if (pair.key === key) secrets.push(pair.secret);
+  return secrets;
+}
+
+function rawBytes(body: unknown): string | Buffer {
+  // A string is signed and parsed as it is: converting it to bytes and back would cost more than the HMAC.
+  if (typeof body === 'string') return body;
+  // isView rather than instanceof: Buffers may come from another realm (vm contexts, test runners).
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  throw new PusherWebhookError(
+    'Webhook body must be the raw bytes as received (string or Buffer), not a parsed object; enable the raw body in your HTTP framework (e.g. NestFactory.create(AppModule, { rawBody: true })).',
+    'missing-raw-body',
+  );
+}
+
+function checkFreshness(verifier: WebhookVerifier, timeMs: number): void {
+  if (verifier.maxAgeMs === undefined) return;
+  const skew = verifier.clockSkewMs ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS;
+  const age = (verifier.now ?? Date.now)() - timeMs;
+  if (age > verifier.maxAgeMs + skew) {
+    throw new PusherWebhookError(
+      `Webhook time_ms is ${Math.round(age)} ms old; webhooks older than ${verifier.maxAgeMs} ms (webhookMaxAgeMs) plus ${skew} ms of clock skew (webhookClockSkewMs) are refused. A replay, or a clock to sync.`,
+      'stale',
+    );
   }
-  if (verifier.encryption !== undefined) {
-    payload.events = payload.events.map((event) => decryptClientEvent(event, verifier.encryption!));
+  if (age < -skew) {
+    throw new PusherWebhookError(
+      `Webhook time_ms is ${Math.round(-age)} ms in the future; more than ${skew} ms (webhookClockSkewMs) is refused. Sync the clocks.`,
+      'stale',
+    );
   }
-  return payload;
 }
 
 function singleHeader(
@@ -98,7 +151,7 @@ function singleHeader(
   return single.trim();
 }
 
-function parsePayload(bytes: string | Buffer): PusherWebhookPayload {
+function parseEnvelope(bytes: string | Buffer): { timeMs: number; events: unknown[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
@@ -116,45 +169,71 @@ function parsePayload(bytes: string | Buffer): PusherWebhookPayload {
   if (!Array.isArray(events)) {
     throw new PusherWebhookError('Webhook body has no events array.', 'malformed-body');
   }
-  events.forEach(checkEvent);
-  return { time_ms: timeMs, events: events as PusherWebhookEvent[] };
+  return { timeMs, events };
 }
 
-function checkEvent(event: unknown, index: number): void {
-  const malformed = (what: string): never => {
-    throw new PusherWebhookError(`Webhook event #${index} ${what}.`, 'malformed-body');
-  };
-  if (event === null || typeof event !== 'object' || Array.isArray(event)) malformed('is not an object');
+function checkEvents(timeMs: number, events: unknown[], encryption: ChannelEncryption | undefined): PusherWebhookPayload {
+  const accepted: PusherWebhookEvent[] = [];
+  const rejected: PusherRejectedWebhookEvent[] = [];
+  events.forEach((candidate, index) => {
+    const problem = eventProblem(candidate);
+    if (problem !== undefined) {
+      rejected.push({ index, reason: `Webhook event #${index} ${problem}.`, event: candidate });
+      return;
+    }
+    const event = candidate as PusherWebhookEvent;
+    if (encryption === undefined || event.name !== 'client_event' || !isEncryptedChannel(event.channel)) {
+      accepted.push(event);
+      return;
+    }
+    try {
+      accepted.push({ ...event, data: encryption.decrypt(event.channel, event.data) });
+    } catch (error) {
+      rejected.push({
+        index,
+        reason: `Webhook event #${index} (client_event on ${JSON.stringify(event.channel)}) could not be decrypted: ${(error as Error).message}`,
+        event: candidate,
+      });
+    }
+  });
+  const payload: PusherWebhookPayload = { time_ms: timeMs, events: accepted };
+  // Only when there are any, so that a clean payload is exactly the body that was sent.
+  if (rejected.length > 0) payload.rejectedEvents = rejected;
+  return payload;
+}
+
+/** What is wrong with one event, or `undefined` when it is usable (a `client_event`'s data is made a string). */
+function eventProblem(event: unknown): string | undefined {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return 'is not an object';
   const fields = event as Record<string, unknown>;
-  if (typeof fields.name !== 'string') malformed('has no string name');
-  if (typeof fields.channel !== 'string') malformed(`(${String(fields.name)}) has no string channel`);
+  if (typeof fields.name !== 'string') return 'has no string name';
+  // The name is the sender's text: quoted and cut short, as it ends up in a log line.
+  if (typeof fields.channel !== 'string') return `(${JSON.stringify(fields.name.slice(0, 64))}) has no string channel`;
   // Unknown event names pass through untouched: Pusher may add types, and refusing them would make it retry forever.
   switch (fields.name) {
     case 'member_added':
     case 'member_removed':
-      if (typeof fields.user_id !== 'string') malformed(`(${fields.name}) has no string user_id`);
+      if (typeof fields.user_id !== 'string') return `(${fields.name}) has no string user_id`;
       break;
     case 'client_event':
-      if (typeof fields.event !== 'string') malformed('(client_event) has no string event');
+      if (typeof fields.event !== 'string') return '(client_event) has no string event';
       // Pusher sends the data as a JSON string; soketi (and other compatible servers) send the parsed value.
       // Either way handlers get a string, so one handler works against both.
-      if (fields.data === undefined) malformed('(client_event) has no data');
+      if (fields.data === undefined) return '(client_event) has no data';
       if (typeof fields.data !== 'string') fields.data = JSON.stringify(fields.data);
       break;
     case 'subscription_count':
-      if (typeof fields.subscription_count !== 'number') malformed('(subscription_count) has no numeric subscription_count');
+      if (typeof fields.subscription_count !== 'number') return '(subscription_count) has no numeric subscription_count';
       break;
   }
+  return undefined;
 }
 
-function decryptClientEvent(event: PusherWebhookEvent, encryption: ChannelEncryption): PusherWebhookEvent {
-  if (event.name !== 'client_event' || !isEncryptedChannel(event.channel)) return event;
-  try {
-    return { ...event, data: encryption.decrypt(event.channel, event.data) };
-  } catch (error) {
-    throw new PusherWebhookError(
-      `Webhook client_event on ${JSON.stringify(event.channel)} could not be decrypted: ${(error as Error).message}`,
-      'malformed-body',
-    );
-  }
+/**
+ * How long a webhook stays acceptable, counted from its `time_ms`: the age window plus the clock skew (the age
+ * window's default when it is off). A delivery store must remember a handled delivery at least this long.
+ */
+export function webhookReplayWindowMs(options: { webhookMaxAgeMs?: number | false | undefined; webhookClockSkewMs?: number | undefined }): number {
+  const maxAge = typeof options.webhookMaxAgeMs === 'number' ? options.webhookMaxAgeMs : DEFAULT_WEBHOOK_MAX_AGE_MS;
+  return maxAge + (options.webhookClockSkewMs ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS);
 }

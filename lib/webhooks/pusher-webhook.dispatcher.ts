@@ -1,6 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { PusherConfigurationError } from '../core/pusher.errors.js';
 import type { PusherWebhookEvent, PusherWebhookEventName, PusherWebhookPayload } from '../core/pusher.types.js';
+import { MemoryWebhookDeliveryStore, type WebhookDeliveryStore } from '../core/webhook-delivery-store.js';
+import { webhookReplayWindowMs } from '../core/webhook.js';
+import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
 import type { PusherEventContext } from './on-pusher-event.decorator.js';
+import { deliveryIdOf } from './pusher-webhook-delivery.js';
+import { DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS, type PusherModuleOptionsShape } from './pusher-webhook-options.interface.js';
 
 /** One registered handler: found by the explorer from `@OnPusherEvent()`, or added with `addHandler()`. */
 export interface PusherEventHandler {
@@ -22,11 +29,43 @@ export interface PusherEventHandlerFailure {
 
 /** What one `dispatch()` did. */
 export interface PusherWebhookDispatchResult {
-  /** Events in the webhook. */
+  /** Usable events in the webhook. */
   events: number;
   /** Handler runs (one per matching handler per event). */
   handlerRuns: number;
   failures: PusherEventHandlerFailure[];
+  /** Events of the webhook that were malformed or undecryptable, reached no handler and were logged. */
+  rejectedEvents: number;
+  /** True when this delivery was handled before (a redelivery or a replay): no handler ran. */
+  duplicate: boolean;
+}
+
+/** Options of `dispatch()`. */
+export interface PusherWebhookDispatchOptions {
+  /**
+   * The delivery's id for duplicate suppression (`webhookDeliveryId(rawBody)`). Payloads verified by
+   * `PusherWebhookGuard` carry theirs already; without an id no duplicate is suppressed.
+   */
+  deliveryId?: string;
+}
+
+/** `dispatch()` rejects with this when the handlers did not settle within `handlerTimeoutMs`; they keep running. */
+export class PusherWebhookTimeoutError extends Error {
+  override name = 'PusherWebhookTimeoutError';
+  constructor(readonly timeoutMs: number, readonly pendingHandlers: readonly string[]) {
+    super(
+      `Pusher webhook handlers did not finish within ${timeoutMs} ms (webhooks.handlerTimeoutMs): ` +
+        `${pendingHandlers.join(', ') || 'unknown'} still running; the delivery is released so that Pusher delivers it again.`,
+    );
+  }
+}
+
+/** `dispatch()` rejects with this when another request (maybe on another replica) is handling the same delivery. */
+export class PusherWebhookInProgressError extends Error {
+  override name = 'PusherWebhookInProgressError';
+  constructor(readonly deliveryId: string) {
+    super(`Pusher webhook delivery ${deliveryId.slice(0, 16)}… is being handled by another request; answer non-2xx so that it is delivered again later.`);
+  }
 }
 
 /** `dispatch()` rejects with this when any handler failed; every other handler still ran. */
@@ -47,14 +86,39 @@ interface RegisteredHandler extends PusherEventHandler {
 }
 
 /**
- * Hands every event of a verified webhook to every matching `@OnPusherEvent()` handler. Use it from your own
- * `@PusherWebhook()` route; the built-in webhook route uses it too.
+ * Hands every event of a verified webhook to every matching `@OnPusherEvent()` handler, once per delivery. Use it
+ * from your own `@PusherWebhook()` route; the built-in webhook route uses it too.
  */
 @Injectable()
 export class PusherWebhookDispatcher {
   protected readonly logger = new Logger('PusherWebhookDispatcher');
   /** Handlers by event name, in registration order. Arrays are replaced, never changed, so a dispatch can iterate one safely. */
   private readonly handlersByEvent = new Map<string, readonly RegisteredHandler[]>();
+  private readonly deliveryStore: WebhookDeliveryStore | undefined;
+  private readonly handlerTimeoutMs: number;
+  /** How long a handled delivery is remembered: as long as it would pass the freshness check. */
+  private readonly rememberMs: number;
+
+  constructor(@Optional() @Inject(PUSHER_MODULE_OPTIONS) options?: PusherModuleOptionsShape) {
+    const webhooks = options?.webhooks ?? {};
+    const timeout = webhooks.handlerTimeoutMs ?? DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+      throw new PusherConfigurationError(
+        `PusherModule option "webhooks.handlerTimeoutMs" must be a positive number of milliseconds, got ${JSON.stringify(timeout)}.`,
+        'webhooks.handlerTimeoutMs',
+      );
+    }
+    const store = webhooks.deliveryStore;
+    if (store !== undefined && store !== false && (store === null || typeof store !== 'object' || typeof store.claim !== 'function')) {
+      throw new PusherConfigurationError(
+        'PusherModule option "webhooks.deliveryStore" must be false or a WebhookDeliveryStore ({ claim, complete, release }).',
+        'webhooks.deliveryStore',
+      );
+    }
+    this.handlerTimeoutMs = timeout;
+    this.deliveryStore = store === false ? undefined : (store ?? new MemoryWebhookDeliveryStore());
+    this.rememberMs = webhookReplayWindowMs(options ?? {});
+  }
 
   /** Registers a handler; returns a function that removes it again. */
   addHandler(handler: PusherEventHandler): () => void {
@@ -72,13 +136,71 @@ export class PusherWebhookDispatcher {
 
   /**
    * Runs the handlers of each event, event after event in the webhook's order; the handlers of one event run
-   * concurrently. A failing handler is logged and does not stop the others. Resolves with a summary when every
-   * handler succeeded; rejects with {@link PusherWebhookDispatchError} when any failed, so that a route that awaits it
-   * answers 500 and Pusher delivers the webhook again.
+   * concurrently. A failing handler is logged and does not stop the others. Rejected events of the payload (malformed
+   * or undecryptable) are logged and skipped.
+   *
+   * Once per delivery: a delivery that was handled before resolves with `duplicate: true` and runs nothing; one being
+   * handled elsewhere rejects with {@link PusherWebhookInProgressError}. Resolves with a summary when every handler
+   * succeeded; rejects with {@link PusherWebhookDispatchError} when any failed, or {@link PusherWebhookTimeoutError}
+   * when they took longer than `webhooks.handlerTimeoutMs`; then the delivery is released, so that a route that
+   * awaits it answers 5xx and Pusher's redelivery runs in full.
    */
-  async dispatch(payload: PusherWebhookPayload): Promise<PusherWebhookDispatchResult> {
+  async dispatch(payload: PusherWebhookPayload, options: PusherWebhookDispatchOptions = {}): Promise<PusherWebhookDispatchResult> {
+    const deliveryId = options.deliveryId ?? deliveryIdOf(payload);
+    const store = deliveryId === undefined ? undefined : this.deliveryStore;
+    if (store === undefined || deliveryId === undefined) return this.runWithTimeout(payload);
+
+    const owner = randomUUID();
+    // The claim outlives the handlers' deadline a little, so that it expires by itself if this process dies.
+    const claim = await store.claim(deliveryId, owner, this.handlerTimeoutMs + 1000);
+    if (claim === 'done') {
+      this.logger.debug?.(`Skipped a Pusher webhook delivered before (${payload.events.length} events)`);
+      return { events: payload.events.length, handlerRuns: 0, failures: [], rejectedEvents: payload.rejectedEvents?.length ?? 0, duplicate: true };
+    }
+    if (claim === 'in-progress') throw new PusherWebhookInProgressError(deliveryId);
+    let result: PusherWebhookDispatchResult;
+    try {
+      result = await this.runWithTimeout(payload);
+    } catch (error) {
+      await store.release(deliveryId, owner).catch((releaseError: unknown) => {
+        // The claim then expires by itself; until then redeliveries answer "in progress".
+        this.logger.error(`Could not release a failed Pusher webhook delivery: ${String(releaseError)}`);
+      });
+      throw error;
+    }
+    await store.complete(deliveryId, owner, this.rememberMs);
+    return result;
+  }
+
+  private runWithTimeout(payload: PusherWebhookPayload): Promise<PusherWebhookDispatchResult> {
+    const running = new Set<string>();
+    return new Promise<PusherWebhookDispatchResult>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new PusherWebhookTimeoutError(this.handlerTimeoutMs, [...running])), this.handlerTimeoutMs);
+      // A hung handler must not keep the process (or app.close()) alive through this timer.
+      timer.unref();
+      this.runHandlers(payload, running).then(
+        (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private async runHandlers(payload: PusherWebhookPayload, running: Set<string>): Promise<PusherWebhookDispatchResult> {
+    for (const rejected of payload.rejectedEvents ?? []) this.logRejectedEvent(rejected.reason);
     const context: PusherEventContext = { timeMs: payload.time_ms, payload };
-    const result: PusherWebhookDispatchResult = { events: payload.events.length, handlerRuns: 0, failures: [] };
+    const result: PusherWebhookDispatchResult = {
+      events: payload.events.length,
+      handlerRuns: 0,
+      failures: [],
+      rejectedEvents: payload.rejectedEvents?.length ?? 0,
+      duplicate: false,
+    };
     for (const event of payload.events) {
       const candidates = this.handlersByEvent.get(event.name);
       if (candidates === undefined) continue;
@@ -92,10 +214,16 @@ export class PusherWebhookDispatcher {
         try {
           const outcome = handler.handle(event, context);
           if (isPromiseLike(outcome)) {
+            const label = `${handler.name} on ${event.name}`;
+            running.add(label);
             (pending ??= []).push(
-              Promise.resolve(outcome).then(undefined, (error: unknown) => {
-                (failed ??= [])[index] = { handler: handler.name, event, error };
-              }),
+              Promise.resolve(outcome).then(
+                () => void running.delete(label),
+                (error: unknown) => {
+                  running.delete(label);
+                  (failed ??= [])[index] = { handler: handler.name, event, error };
+                },
+              ),
             );
           }
         } catch (error) {
@@ -115,6 +243,11 @@ export class PusherWebhookDispatcher {
       throw new PusherWebhookDispatchError(result);
     }
     return result;
+  }
+
+  /** Logs one event that reached no handler because it is malformed or undecryptable. Never the event data. */
+  protected logRejectedEvent(reason: string): void {
+    this.logger.warn(`Skipped an event of an authentic Pusher webhook: ${reason}`);
   }
 
   /** Logs one handler failure: the handler, the event's name and channel, the error. Never the event data. */

@@ -3,6 +3,8 @@ import { PusherWebhookError } from '../core/pusher.errors.js';
 import type { PusherWebhookPayload } from '../core/pusher.types.js';
 import { PUSHER_VERIFIED_WEBHOOK } from '../pusher.constants.js';
 import { PusherService } from '../pusher.service.js';
+import { webhookDeliveryId } from '../core/webhook.js';
+import { rememberDeliveryId } from './pusher-webhook-delivery.js';
 import { PusherWebhookRejectedException } from './pusher-webhook.exception.js';
 
 /** The parts of an Express or Fastify request the guard reads (both platforms have this shape). */
@@ -17,8 +19,8 @@ export interface PusherWebhookHttpRequest {
 
 /**
  * Lets a request through only when it is an authentic Pusher webhook: `X-Pusher-Key` is this app's key and
- * `X-Pusher-Signature` is the HMAC-SHA256 of the raw body bytes under this app's secret (and, with
- * `webhookMaxAgeMs`, `time_ms` is recent). Otherwise it throws {@link PusherWebhookRejectedException} (401, also for
+ * `X-Pusher-Signature` is the HMAC-SHA256 of the raw body bytes under this app's secret (or one of `additionalKeys`),
+ * and `time_ms` is inside the freshness window (`webhookMaxAgeMs`, `webhookClockSkewMs`). Otherwise it throws {@link PusherWebhookRejectedException} (401, also for
  * a body that is not JSON). A JSON body without its raw bytes means the app was not created with `{ rawBody: true }`:
  * it fails closed (500) and logs how to fix the app. The verified payload is left on the request for
  * `@VerifiedWebhook()`. Use it through `@PusherWebhook()`; subclass it to change how requests are read.
@@ -61,6 +63,8 @@ export class PusherWebhookGuard implements CanActivate {
       }
       throw error;
     }
+    // Authentic bodies only: hashing a forged one would cost work for nothing.
+    rememberDeliveryId(payload, webhookDeliveryId(body));
     request[PUSHER_VERIFIED_WEBHOOK] = payload;
     return true;
   }
@@ -74,7 +78,8 @@ export class PusherWebhookGuard implements CanActivate {
   protected isParsedJson(request: PusherWebhookHttpRequest): boolean {
     const contentType = request.headers['content-type'];
     const mediaType = (Array.isArray(contentType) ? contentType[0] : contentType)?.split(';')[0]?.trim().toLowerCase();
-    return mediaType === 'application/json' && request.body !== undefined;
+    // `+json`: the media type PusherWebhookFastifyBody parses Pusher's webhooks under on Fastify.
+    return (mediaType === 'application/json' || mediaType?.endsWith('+json') === true) && request.body !== undefined;
   }
 
   /** The exact body bytes, or `undefined` when the platform kept none. */
