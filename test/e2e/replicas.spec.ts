@@ -8,7 +8,8 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Get, Inject, Injectable, Module, Param, Post, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import {
   OnPusherEvent,
@@ -19,7 +20,9 @@ import {
   type PusherEventContext,
   type PusherUserAuthentication,
   type PusherWebhookEvent,
+  type WebhookDeliveryStore,
 } from 'nest-pusher';
+import { MemoryWebhookDeliveryStore, RedisWebhookDeliveryStore } from 'nest-pusher/core';
 import { connectClient, disconnectAllClients, type PresenceChannel, type TestClient } from '../support/pusher-client.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../support/round-robin-proxy.js';
@@ -43,6 +46,9 @@ interface HandledWebhook {
 }
 const authorizations: Authorization[] = [];
 const handledWebhooks: HandledWebhook[] = [];
+/** Channels whose first webhook handler run fails (a handler hitting a transient error), across all replicas. */
+const FAILING_ONCE_PREFIX = 'failing-once-';
+const failedOnce = new Set<string>();
 
 function userOf(request: unknown): string | undefined {
   const value = (request as { headers: Record<string, string | string[] | undefined> }).headers[USER_HEADER];
@@ -75,6 +81,10 @@ class WebhookRecorder {
 
   @OnPusherEvent(['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'])
   record(event: PusherWebhookEvent, _context: PusherEventContext): void {
+    if (event.channel.startsWith(FAILING_ONCE_PREFIX) && !failedOnce.has(event.channel)) {
+      failedOnce.add(event.channel);
+      throw new Error(`transient failure on ${event.channel} (test)`);
+    }
     handledWebhooks.push({ replica: this.replica, event });
   }
 }
@@ -125,10 +135,22 @@ interface Replica {
   url: string;
   port: number;
   closed: boolean;
+  /** This replica's own connection to the shared Redis, when it uses the shared delivery store. */
+  redis: Redis | undefined;
 }
 
-/** One replica: the same app module any deployment would run, pointed at one soketi node's HTTP API. */
-async function startReplica(name: string, soketiPort: number): Promise<Replica> {
+/**
+ * One replica: the same app module any deployment would run, pointed at one soketi node's HTTP API. With `redisPort`,
+ * webhook deliveries are remembered in Redis (shared by every replica); without, in this replica's memory.
+ */
+async function startReplica(name: string, soketiPort: number, redisPort?: number): Promise<Replica> {
+  const redis = redisPort === undefined ? undefined : new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
+  await redis?.connect();
+  const deliveryStore: WebhookDeliveryStore =
+    redis === undefined
+      ? new MemoryWebhookDeliveryStore()
+      : new RedisWebhookDeliveryStore({ command: (args) => redis.call(args[0]!, ...args.slice(1)) });
+
   @Module({
     imports: [
       PusherModule.forRoot({
@@ -138,6 +160,7 @@ async function startReplica(name: string, soketiPort: number): Promise<Replica> 
         useTLS: false,
         timeout: 5000,
         batching: true,
+        webhooks: { deliveryStore },
         authorizer: HeaderAuthorizer,
         imports: [ReplicaNameModule.for(name)],
       }),
@@ -151,7 +174,7 @@ async function startReplica(name: string, soketiPort: number): Promise<Replica> 
   const app = await NestFactory.create(ReplicaModule, { rawBody: true, logger: ['error'] });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
-  return { name, app, url: `http://127.0.0.1:${port}`, port, closed: false };
+  return { name, app, url: `http://127.0.0.1:${port}`, port, closed: false, redis };
 }
 
 /** Provides the replica's name to the authorizer, the recorder and the controller. */
@@ -165,6 +188,8 @@ async function closeReplica(replica: Replica): Promise<void> {
   if (replica.closed) return;
   replica.closed = true;
   await replica.app.close();
+  // After the app: a webhook still being handled during the shutdown needs the store.
+  await replica.redis?.quit();
 }
 
 async function postJson<T>(url: string, body: unknown = {}): Promise<{ status: number; body: T }> {
@@ -200,7 +225,10 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     // Replicas must know their node's port when created, nodes the proxy's URL (webhooks): reserve the node ports first.
     const [portA, portB] = [await freeTcpPort(), await freeTcpPort()];
     redis = await startRedis();
-    [replica1, replica2] = await Promise.all([startReplica('replica-1', portA), startReplica('replica-2', portB)]);
+    [replica1, replica2] = await Promise.all([
+      startReplica('replica-1', portA, redis.port),
+      startReplica('replica-2', portB, redis.port),
+    ]);
     proxy = await startRoundRobinProxy([
       { name: replica1.name, port: replica1.port },
       { name: replica2.name, port: replica2.port },
@@ -371,6 +399,80 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
       ['channel_vacated'],
     ] as const) {
       expect({ eventName, user, handled: webhooksFor(eventName, user).length }).toEqual({ eventName, user, handled: 1 });
+    }
+  });
+
+  /** A webhook as Pusher sends it (signed with the app secret); the same bytes each time it is (re)delivered. */
+  function signedWebhook(events: PusherWebhookEvent[]): { body: string; headers: Record<string, string> } {
+    const body = JSON.stringify({ time_ms: Date.now(), events });
+    return {
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-pusher-key': credentials.key,
+        'x-pusher-signature': createHmac('sha256', credentials.secret).update(body).digest('hex'),
+      },
+    };
+  }
+
+  async function deliver(baseUrl: string, webhook: { body: string; headers: Record<string, string> }): Promise<number> {
+    const response = await fetch(`${baseUrl}/pusher/webhooks`, { method: 'POST', headers: webhook.headers, body: webhook.body });
+    await response.arrayBuffer();
+    return response.status;
+  }
+
+  it('handles a redelivered webhook once although each delivery reaches another replica (shared store in Redis)', async () => {
+    const name = channel('redelivered-');
+    const webhook = signedWebhook([{ name: 'channel_occupied', channel: name }]);
+    const before = proxy.log.length;
+
+    const statuses = [await deliver(proxy.url, webhook), await deliver(proxy.url, webhook), await deliver(proxy.url, webhook)];
+
+    expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
+    // Round robin put the deliveries on both replicas, and only the first ran the handler.
+    const replicas = proxy.log.slice(before).filter((entry) => entry.body === webhook.body).map((entry) => entry.upstream);
+    expect(new Set(replicas)).toEqual(new Set(['replica-1', 'replica-2']));
+    expect(handledWebhooks.filter((entry) => entry.event.channel === name)).toHaveLength(1);
+  });
+
+  it('handles a webhook whose handler failed again, in full, on the other replica, and then never again', async () => {
+    const name = channel(FAILING_ONCE_PREFIX);
+    const webhook = signedWebhook([{ name: 'channel_occupied', channel: name }]);
+
+    const failed = await deliver(proxy.url, webhook);
+    expect(failed).toBe(500);
+    expect(handledWebhooks.filter((entry) => entry.event.channel === name)).toHaveLength(0);
+
+    // Pusher redelivers after a failure; the next delivery lands on the other replica and runs the handler.
+    const retried = await deliver(proxy.url, webhook);
+    const replayed = await deliver(proxy.url, webhook);
+    expect([retried, replayed].every((status) => status >= 200 && status < 300)).toBe(true);
+    const handled = handledWebhooks.filter((entry) => entry.event.channel === name);
+    expect(handled).toHaveLength(1);
+    const attempts = proxy.log.filter((entry) => entry.body === webhook.body).map((entry) => `${entry.upstream}:${entry.status}`);
+    expect(attempts).toHaveLength(3);
+    expect(attempts[0]!.endsWith(':500')).toBe(true);
+    expect(attempts[1]!.split(':')[0]).not.toBe(attempts[0]!.split(':')[0]);
+    expect(handled[0]!.replica).toBe(attempts[1]!.split(':')[0]);
+  });
+
+  it('control: with a store per replica (each in its own memory), the same redelivery is handled twice', async () => {
+    // Two more replicas, only for webhooks (no soketi needed), with the default in-memory store each.
+    const solo = await Promise.all([startReplica('memory-1', nodeA.port), startReplica('memory-2', nodeB.port)]);
+    const soloProxy = await startRoundRobinProxy(solo.map((replica) => ({ name: replica.name, port: replica.port })));
+    try {
+      const name = channel('per-replica-');
+      const webhook = signedWebhook([{ name: 'channel_occupied', channel: name }]);
+      const statuses = [await deliver(soloProxy.url, webhook), await deliver(soloProxy.url, webhook), await deliver(soloProxy.url, webhook)];
+      expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
+      // Each replica suppressed only what it had seen itself: handled once per replica.
+      expect(handledWebhooks.filter((entry) => entry.event.channel === name).map((entry) => entry.replica).sort()).toEqual([
+        'memory-1',
+        'memory-2',
+      ]);
+    } finally {
+      await soloProxy.close();
+      await Promise.all(solo.map(closeReplica));
     }
   });
 
