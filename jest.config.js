@@ -7,6 +7,7 @@ export default {
   moduleNameMapper: {
     '^nest-pusher$': '<rootDir>/lib/index.ts',
     '^nest-pusher/core$': '<rootDir>/lib/core/index.ts',
+    '^nest-pusher/testing$': '<rootDir>/lib/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

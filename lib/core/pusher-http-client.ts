@@ -16,6 +16,8 @@ import {
   type HttpTransportResponse,
 } from './transport/http-transport.js';
 import { toHttpTransportError } from './transport/transport-errors.js';
+import { FetchTransport } from './transport/fetch.transport.js';
+import { undiciUnavailableReason } from './transport/runtime.js';
 import { UndiciTransport } from './transport/undici.transport.js';
 
 /** Everything {@link PusherHttpClient} needs; the `Pusher` class builds it from `PusherOptions`. */
@@ -351,9 +353,21 @@ export class PusherHttpClient {
   }
 }
 
-/** The default transport: {@link UndiciTransport} (keep-alive pool, optional proxy). */
+/**
+ * The default transport: {@link UndiciTransport} (keep-alive pool, optional proxy) where undici works, else
+ * {@link FetchTransport} over the runtime's own fetch (Cloudflare Workers, Bun), which pools connections itself.
+ * @throws PusherConfigurationError for `proxy` where undici does not work (the runtime's fetch has no proxy option).
+ */
 export function createDefaultTransport(options: { proxy?: string; maxConnections?: number }): HttpTransport {
-  return new UndiciTransport(options);
+  const unavailable = undiciUnavailableReason();
+  if (unavailable === undefined) return new UndiciTransport(options);
+  if (options.proxy !== undefined) {
+    throw new PusherConfigurationError(
+      `proxy needs the undici transport, and ${unavailable}: pass { transport: new FetchTransport({ fetch }) } with a fetch that goes through your proxy.`,
+      'proxy',
+    );
+  }
+  return new FetchTransport();
 }
 
 function abortOnDeadline(controller: AbortController, timeoutMs: number): void {

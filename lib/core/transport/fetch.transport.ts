@@ -22,19 +22,20 @@ export interface FetchTransportOptions {
 export class FetchTransport implements HttpTransport {
   /** It rejects by the request's deadline (or signal) itself. */
   readonly enforcesDeadline = true;
-  private readonly fetchImpl: typeof fetch;
+  /** Calls fetch as a plain function: Workers' fetch throws "Illegal invocation" when called as a method of another object. */
+  private readonly send: (url: string, init: RequestInit) => Promise<Response>;
   private closed = false;
 
   /** @throws PusherConfigurationError when no fetch is given and the runtime has none. */
   constructor(options: FetchTransportOptions = {}) {
-    const impl = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
-    if (typeof impl !== 'function') {
+    const given = options.fetch;
+    if (given === undefined ? typeof (globalThis as { fetch?: unknown }).fetch !== 'function' : typeof given !== 'function') {
       throw new PusherConfigurationError(
         'FetchTransport needs a fetch implementation: this runtime has no global fetch, pass { fetch }.',
         'transport',
       );
     }
-    this.fetchImpl = impl;
+    this.send = given === undefined ? (url, init) => globalThis.fetch(url, init) : (url, init) => given(url, init);
   }
 
   /** Sends one request and reads the whole body under the request's signal. Rejects {@link HttpTransportError}. */
@@ -45,7 +46,7 @@ export class FetchTransport implements HttpTransport {
     try {
       const init: RequestInit = { method: request.method, headers: request.headers, signal, redirect: 'manual' };
       if (request.body !== undefined) init.body = request.body;
-      const response = await this.fetchImpl(request.origin + request.path, init);
+      const response = await this.send(request.origin + request.path, init);
       responded = true;
       const body = await readBounded(response);
       const headers: Record<string, string | undefined> = {};

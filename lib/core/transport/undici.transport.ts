@@ -1,4 +1,4 @@
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PusherConfigurationError } from '../pusher.errors.js';
 import {
@@ -7,7 +7,20 @@ import {
   type HttpTransportRequest,
   type HttpTransportResponse,
 } from './http-transport.js';
+import { undiciUnavailableReason } from './runtime.js';
 import { MAX_RESPONSE_BYTES, toHttpTransportError } from './transport-errors.js';
+
+type UndiciModule = typeof import('undici');
+let undiciModule: Promise<UndiciModule> | undefined;
+
+/**
+ * undici is imported on first use, not when this module loads: a Worker or Bun bundle of `nest-pusher/core` then
+ * loads without evaluating it, and picks the fetch transport instead.
+ */
+function loadUndici(): Promise<UndiciModule> {
+  undiciModule ??= import('undici');
+  return undiciModule;
+}
 
 /** Options of {@link UndiciTransport}. */
 export interface UndiciTransportOptions {
@@ -35,14 +48,26 @@ const DEADLINE_SWEEP_MS = 25;
 export class UndiciTransport implements HttpTransport {
   /** It rejects by the request's deadline (or signal) itself. */
   readonly enforcesDeadline = true;
-  private readonly dispatcher: Dispatcher;
+  /** Made once undici has loaded (see {@link loadUndici}); until then requests wait for `opening`. */
+  private dispatcher: Dispatcher | undefined;
+  private readonly opening: Promise<void>;
   /** Shared with each request's collector, which reads `closed` and `viaProxy` and leaves `running` when done. */
   private readonly pool: PoolState;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
 
-  /** @throws PusherConfigurationError on an unusable `proxy`, `maxConnections` or `keepAliveTimeoutMs`. */
+  /**
+   * @throws PusherConfigurationError on an unusable `proxy`, `maxConnections` or `keepAliveTimeoutMs`, or in a runtime
+   * where undici cannot work (Cloudflare Workers, Bun: use {@link FetchTransport}, their default).
+   */
   constructor(options: UndiciTransportOptions = {}) {
+    const unavailable = undiciUnavailableReason();
+    if (unavailable !== undefined) {
+      throw new PusherConfigurationError(
+        `UndiciTransport cannot run here: ${unavailable}. Use FetchTransport, the default transport in this runtime.`,
+        'transport',
+      );
+    }
     const connections = options.maxConnections ?? 128;
     if (!Number.isInteger(connections) || connections < 1) {
       throw new PusherConfigurationError(
@@ -72,16 +97,21 @@ export class UndiciTransport implements HttpTransport {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         throw new PusherConfigurationError(`proxy must use http: or https:, not ${url.protocol}`, 'proxy');
       }
-      this.dispatcher = new ProxyAgent({ ...pool, uri: proxy });
-    } else {
-      this.dispatcher = new Agent(pool);
     }
     this.pool = { closed: false, viaProxy: proxy !== undefined, running: new Set() };
+    // Started now so that undici is usually loaded before the first request.
+    this.opening = loadUndici().then((undici) => {
+      this.dispatcher = proxy === undefined ? new undici.Agent(pool) : new undici.ProxyAgent({ ...pool, uri: proxy });
+    });
+    // A failed load is reported by the requests that wait for it; it must not also surface as unhandled.
+    this.opening.catch(() => undefined);
   }
 
   /** Sends one request and reads the whole body within its deadline (or signal). Rejects {@link HttpTransportError}. */
   request(request: HttpTransportRequest): Promise<HttpTransportResponse> {
     if (this.pool.closed) return Promise.reject(new HttpTransportError('the transport is closed', 'ECLOSED', false));
+    const dispatcher = this.dispatcher;
+    if (dispatcher === undefined) return this.requestWhenOpen(request);
     return new Promise<HttpTransportResponse>((resolve, reject) => {
       const collector = new ResponseCollector(this.pool, resolve, reject);
       const deadline = request.deadline;
@@ -93,7 +123,7 @@ export class UndiciTransport implements HttpTransport {
       }
       if (collector.settled) return;
       try {
-        this.dispatcher.dispatch(
+        dispatcher.dispatch(
           {
             origin: request.origin,
             path: request.path,
@@ -114,12 +144,29 @@ export class UndiciTransport implements HttpTransport {
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.pool.closed = true;
-      this.closing = this.dispatcher.close().then(
+      this.closing = this.opening.then(
+        () => this.dispatcher?.close(),
+        () => undefined,
+      ).then(
         () => undefined,
         () => undefined,
       );
     }
     return this.closing;
+  }
+
+  /** The first requests, sent before undici had loaded. */
+  private async requestWhenOpen(request: HttpTransportRequest): Promise<HttpTransportResponse> {
+    try {
+      await this.opening;
+    } catch (error) {
+      throw new HttpTransportError(
+        `the undici pool could not be made (${error instanceof Error ? error.message : String(error)})`,
+        'ENETWORK',
+        false,
+      );
+    }
+    return this.request(request);
   }
 
   private track(collector: ResponseCollector): void {
