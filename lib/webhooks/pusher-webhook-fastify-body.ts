@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { BadRequestException, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 
 /** The media type Pusher's JSON webhooks are parsed under on Fastify (see {@link PusherWebhookFastifyBody}). */
@@ -54,7 +54,7 @@ export class PusherWebhookFastifyBody implements OnModuleInit {
         done(null, JSON.parse(body.toString('utf8')));
       } catch {
         // What Express's body parser answers to a JSON body that does not parse.
-        done(Object.assign(new Error('Webhook body is not valid JSON'), { statusCode: 400 }));
+        done(new BadRequestException('Webhook body is not valid JSON'));
       }
     });
   }

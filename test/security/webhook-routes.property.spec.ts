@@ -15,6 +15,7 @@ import { redact, SecretWatch } from '../support/hostile-secrets.js';
 import {
   HOSTILE_APP,
   hmacHex,
+  isTypedPayload,
   KNOWN_EVENT_NAMES,
   mutatedWebhookArb,
   reserializedWebhookArb,
@@ -150,9 +151,8 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
   async function check(path: string, w: WireWebhook): Promise<void> {
     const key = received(w.lines, 'x-pusher-key');
     const signature = received(w.lines, 'x-pusher-signature');
-    let verdict = webhookOracle({ label: w.label, body: w.body, key, signature });
-    // Fastify's JSON parser refuses `__proto__` / `constructor` keys (400) before the guard runs: its choice, fine.
-    if (verdict === 'accept' && platform === 'fastify' && /"(__proto__|constructor)"\s*:/.test(w.body.toString('utf8'))) verdict = 'either';
+    // The same verdict on both platforms: a `__proto__` key in a signed body no longer gets Fastify's 400 (issue 15).
+    const verdict = webhookOracle({ label: w.label, body: w.body, key, signature });
     const contentType = received(w.lines, 'content-type');
     const plain =
       contentType !== undefined && CANONICAL_JSON.test(contentType) && received(w.lines, 'content-encoding') === undefined && w.body.length <= BODY_LIMIT[platform];
@@ -171,7 +171,10 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
     }
     if (res.status === 200) {
       const payload = JSON.parse(w.body.toString('utf8')) as { events: Array<{ name: string }> };
-      const known = payload.events.filter((e) => (KNOWN_EVENT_NAMES as readonly string[]).includes(e.name)).length;
+      // Malformed events of an authentic body are skipped; the well-formed ones of known names reach handlers.
+      const known = payload.events.filter(
+        (e) => isTypedPayload({ time_ms: 0, events: [e] }) && (KNOWN_EVENT_NAMES as readonly string[]).includes(e.name),
+      ).length;
       if (path === BUILTIN_PATH) expect(events).toBe(known);
       else expect(ownRoute).toBe(1);
     } else {

@@ -107,6 +107,10 @@ export async function startHostileApp(platform: Platform): Promise<HostileApp> {
         host: '127.0.0.1',
         port: 9,
         useTLS: false,
+        // The hostile specs are about authenticity and shape: old time_ms values and repeated bodies are part of
+        // what they send. The freshness window and duplicate suppression have their own specs.
+        webhookMaxAgeMs: false,
+        webhooks: { deliveryStore: false },
         authorizer: CountingAuthorizer,
       }),
     ],

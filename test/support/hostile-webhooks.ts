@@ -395,7 +395,9 @@ export function payloadShape(value: unknown): 'documented' | 'open' | 'malformed
   if (!isObject(value)) return 'malformed';
   if (typeof value.time_ms !== 'number' || !Number.isFinite(value.time_ms)) return 'malformed';
   if (!Array.isArray(value.events)) return 'malformed';
-  if (!value.events.every((e: unknown) => isObject(e) && typeof e.name === 'string')) return 'malformed';
+  // A bad event inside a sound envelope is left out of the payload (issue 15), not a reason to refuse the whole body:
+  // either verdict is allowed, and whatever comes back must still pass isTypedPayload.
+  if (!value.events.every((e: unknown) => isObject(e) && typeof e.name === 'string')) return 'open';
   if (value.events.length === 0) return 'open';
   const complete = (value.events as Record<string, unknown>[]).every((e) => {
     const required = Object.hasOwn(REQUIRED_FIELDS, e.name as string) ? REQUIRED_FIELDS[e.name as string] : undefined;

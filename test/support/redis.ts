@@ -1,89 +1,66 @@
 /**
- * A throw-away Redis server for tests: Debian's `redis-server` on a free loopback port, nothing persisted, stopped by
- * its pid. Every test file that needs Redis starts its own and stops it in `afterAll`.
+ * A real Redis for tests: Debian's `redis-server` on a free loopback port, without persistence, stopped by its pid.
+ * Missing binary → one line naming the package and the install command (the tests never skip).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { freeTcpPort } from '../../sample/embedded-soketi.js';
+import { withTimeout } from './wait.js';
 
 export interface TestRedis {
   readonly host: string;
   readonly port: number;
   readonly pid: number;
-  /** SIGTERM to that exact process (SIGKILL after a grace period); resolves once it has exited. Idempotent. */
+  /** SIGTERM to that exact process, SIGKILL if it has not exited after a while; resolves once it has exited. */
   stop(): Promise<void>;
 }
 
-const REDIS_SERVER = 'redis-server';
-const READY_LINE = 'Ready to accept connections';
-const START_TIMEOUT_MS = 15_000;
-const KILL_GRACE_MS = 5_000;
+const MISSING = "redis-server not found: install Debian's redis-server package (apt-get install -y redis-server)";
 
-/** Starts redis-server on 127.0.0.1 and a free port; resolves once it accepts connections. */
 export async function startRedis(): Promise<TestRedis> {
-  if (spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).error !== undefined) {
-    throw new Error(`${REDIS_SERVER} not found: install Debian's package redis-server (apt-get install -y redis-server).`);
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error !== undefined) throw new Error(MISSING);
+  const host = '127.0.0.1';
+  // A port taken between the check and the bind makes redis exit: try a few free ports.
+  let lastOutput = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freeTcpPort(host);
+    const child = spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const ready = await withTimeout(readyOrExit(child), 15_000, `redis-server on port ${port} to accept connections`).catch(
+      async (error: unknown) => {
+        await stopChild(child);
+        throw error;
+      },
+    );
+    if (ready.ok) return { host, port, pid: child.pid!, stop: () => stopChild(child) };
+    lastOutput = ready.output;
   }
-  // A port found free can be taken before redis binds it: then redis exits at once, and a new port is tried.
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      return await startOnce(await freeTcpPort());
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw lastError;
+  throw new Error(`redis-server did not start: ${lastOutput.slice(-300)}`);
 }
 
-async function startOnce(port: number): Promise<TestRedis> {
-  const host = '127.0.0.1';
-  const child = spawn(
-    REDIS_SERVER,
-    ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
+function readyOrExit(child: ChildProcess): Promise<{ ok: true } | { ok: false; output: string }> {
+  return new Promise((resolve) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      if (output.includes('Ready to accept connections')) {
+        child.stdout?.off('data', onData);
+        // Keep draining so that a full pipe never blocks the server.
+        child.stdout?.resume();
+        resolve({ ok: true });
       }
-      process.removeListener('exit', killOnExit);
-    })();
-    return stopping;
-  };
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('exit', () => resolve({ ok: false, output }));
+  });
+}
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`redis-server was not ready within ${START_TIMEOUT_MS} ms:\n${output.slice(-2000)}`)), START_TIMEOUT_MS);
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString('utf8');
-        if (output.includes(READY_LINE)) finish();
-      };
-      const onExit = (code: number | null): void => finish(new Error(`redis-server exited (code ${String(code)}) before it was ready:\n${output.slice(-2000)}`));
-      function finish(error?: Error): void {
-        clearTimeout(timer);
-        child.removeListener('exit', onExit);
-        if (error) reject(error);
-        else resolve();
-      }
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', onExit);
-    });
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  // Keep the pipes drained without keeping what they say.
-  child.stdout?.removeAllListeners('data').resume();
-  child.stderr?.removeAllListeners('data').resume();
-  return { host, port, pid: child.pid!, stop };
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(killer);
 }

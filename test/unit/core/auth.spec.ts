@@ -1,5 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { authenticateUser, authorizeChannel } from '../../../lib/core/auth.js';
+import { authenticateUser, authorizeChannel, SIGNED_IN_USER } from '../../../lib/core/auth.js';
 import { ChannelEncryption, deriveChannelKey, parseMasterKey } from '../../../lib/core/encryption.js';
 import { PusherValidationError } from '../../../lib/core/pusher.errors.js';
 import type { PresenceData } from '../../../lib/core/pusher.types.js';
@@ -60,10 +61,29 @@ describe('authorizeChannel', () => {
     expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room'))).toBe('presence-data-required');
   });
 
-  it('refuses a presence user_id that is empty, too long or outside the charset', () => {
+  it('refuses a presence user_id that is empty or over 128 characters, and signs any other string', () => {
     expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', { user_id: '' }))).toBe('presence-user-id-required');
     expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', { user_id: 'u'.repeat(129) }))).toBe('presence-user-id-length');
-    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', { user_id: 'a b' }))).toBe('presence-user-id-charset');
+    // Presence ids never become channel names: characters outside the channel set are fine.
+    for (const userId of ['é', 'a+b@x.com', 'Ada Lovelace', 'u'.repeat(128)]) {
+      const answer = authorizeChannel(signer, '1.1', 'presence-room', { user_id: userId });
+      expect(JSON.parse(answer.channel_data!)).toEqual({ user_id: userId });
+    }
+  });
+
+  it('refuses member data over 1 KB as JSON by default, and over maxPresenceDataBytes when set', () => {
+    const big = { user_id: '1', user_info: { bio: 'x'.repeat(20 * 1024) } };
+    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', big))).toBe('presence-data-size');
+    const justFits = { user_id: '1', user_info: { bio: 'x'.repeat(1024 - '{"user_id":"1","user_info":{"bio":""}}'.length) } };
+    expect(authorizeChannel(signer, '1.1', 'presence-room', justFits).channel_data).toHaveLength(1024);
+    const oneMore = { user_id: '1', user_info: { bio: justFits.user_info.bio + 'x' } };
+    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', oneMore))).toBe('presence-data-size');
+    expect(authorizeChannel({ ...signer, maxPresenceDataBytes: 64 * 1024 }, '1.1', 'presence-room', big).channel_data).toContain('"bio"');
+  });
+
+  it("signs a signed-in user's presence subscription without channel_data (socket_id:channel)", () => {
+    const answer = authorizeChannel(signer, '1234.1234', 'presence-room', SIGNED_IN_USER);
+    expect(answer).toEqual({ auth: `${signer.key}:${createHmac('sha256', signer.secret).update('1234.1234:presence-room').digest('hex')}` });
   });
 
   it('refuses a non-object user_info (rule presence-user-info)', () => {

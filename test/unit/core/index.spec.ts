@@ -17,8 +17,13 @@ describe('nest-pusher/core', () => {
   it('exports exactly the public runtime API', () => {
     expect(Object.keys(core).sort()).toEqual(
       [
+        'DEFAULT_WEBHOOK_CLOCK_SKEW_MS',
+        'DEFAULT_WEBHOOK_MAX_AGE_MS',
         'FetchTransport',
         'HttpTransportError',
+        'MemoryWebhookDeliveryStore',
+        'RedisWebhookDeliveryStore',
+        'SIGNED_IN_USER',
         'PUSHER_WEBHOOK_EVENT_NAMES',
         'Pusher',
         'PusherConfigurationError',
@@ -29,6 +34,9 @@ describe('nest-pusher/core', () => {
         'TimeoutReason',
         'UndiciTransport',
         'parsePusherUrl',
+        'verifyWebhook',
+        'webhookDeliveryId',
+        'webhookReplayWindowMs',
       ].sort(),
     );
   });

@@ -236,8 +236,27 @@ describe('Pusher', () => {
     const body = '{"time_ms":1403175510755,"events":[{"channel":"test_channel","name":"channel_vacated"}]}';
     const signature = createHmac('sha256', SECRET).update(body).digest('hex');
 
+    it('refuses an old webhook by default (freshness window on), accepts it with webhookMaxAgeMs: false', () => {
+      expect(setup().pusher.validateWebhook({ key: 'app-key', signature, body })).toBeNull();
+      let reason: string | undefined;
+      try {
+        setup().pusher.verifyWebhook({ key: 'app-key', signature, body });
+      } catch (error) {
+        reason = (error as PusherWebhookError).reason;
+      }
+      expect(reason).toBe('stale');
+      expect(setup({ webhookMaxAgeMs: false }).pusher.validateWebhook({ key: 'app-key', signature, body })).not.toBeNull();
+    });
+
+    it('accepts webhooks signed with additionalKeys', () => {
+      const { pusher } = setup({ webhookMaxAgeMs: false, additionalKeys: [{ key: 'next-key', secret: 'next-secret' }] });
+      const nextSignature = createHmac('sha256', 'next-secret').update(body).digest('hex');
+      expect(pusher.validateWebhook({ key: 'next-key', signature: nextSignature, body })?.time_ms).toBe(1403175510755);
+      expect(setup({ webhookMaxAgeMs: false }).pusher.validateWebhook({ key: 'next-key', signature: nextSignature, body })).toBeNull();
+    });
+
     it('validateWebhook returns the payload, or null when not authentic', () => {
-      const { pusher } = setup();
+      const { pusher } = setup({ webhookMaxAgeMs: false });
       expect(pusher.validateWebhook({ key: 'app-key', signature, body })?.events).toEqual([{ channel: 'test_channel', name: 'channel_vacated' }]);
       const flipped = signature.slice(0, -1) + (signature.endsWith('0') ? '1' : '0');
       expect(pusher.validateWebhook({ key: 'app-key', signature: flipped, body })).toBeNull();

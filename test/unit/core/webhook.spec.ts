@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { ChannelEncryption, parseMasterKey } from '../../../lib/core/encryption.js';
 import { PusherWebhookError, type PusherWebhookFailure } from '../../../lib/core/pusher.errors.js';
 import type { WebhookRequest } from '../../../lib/core/pusher.types.js';
-import { verifyWebhook, type WebhookVerifier } from '../../../lib/core/webhook.js';
+import { verifyWebhook, webhookDeliveryId, type WebhookVerifier } from '../../../lib/core/webhook.js';
 
 const verifier: WebhookVerifier = { key: '123456789', secret: 'tofu' };
 const vectorBody = '{"time_ms":1403175510755,"events":[{"channel":"test_channel","name":"channel_vacated"}]}';
@@ -62,11 +62,25 @@ describe('verifyWebhook', () => {
     ['a JSON array', '[]'],
     ['no time_ms', '{"events":[]}'],
     ['no events array', '{"time_ms":1,"events":{}}'],
-    ['an event without a name', '{"time_ms":1,"events":[{"channel":"a"}]}'],
-    ['member_added without user_id', '{"time_ms":1,"events":[{"name":"member_added","channel":"presence-a"}]}'],
-    ['client_event without data', '{"time_ms":1,"events":[{"name":"client_event","channel":"private-a","event":"client-x"}]}'],
   ])('refuses a signed body that is %s (malformed-body)', (_label, body) => {
     expect(reasonOf(verifier, { key: '123456789', signature: sign(body), body })).toBe('malformed-body');
+  });
+
+  it('skips malformed events of an authentic body, lists them in rejectedEvents, and keeps the rest in order', () => {
+    const events = [
+      { name: 'channel_occupied', channel: 'a' },
+      { channel: 'no-name' },
+      { name: 'member_added', channel: 'presence-a' },
+      { name: 'client_event', channel: 'private-a', event: 'client-x' },
+      null,
+      { name: 'member_added', channel: 'presence-a', user_id: '7' },
+    ];
+    const body = JSON.stringify({ time_ms: 1, events });
+    const payload = verifyWebhook(verifier, { key: '123456789', signature: sign(body), body });
+    expect(payload.events).toEqual([events[0], events[5]]);
+    expect(payload.rejectedEvents!.map(({ index }) => index)).toEqual([1, 2, 3, 4]);
+    expect(payload.rejectedEvents![2]!.reason).toBe('Webhook event #3 (client_event) has no data.');
+    expect(payload.rejectedEvents![1]!.event).toEqual(events[2]);
   });
 
   it('passes unknown event names through (Pusher may add types)', () => {
@@ -74,13 +88,36 @@ describe('verifyWebhook', () => {
     expect(verifyWebhook(verifier, { key: '123456789', signature: sign(body), body }).events[0]!.name).toBe('future_event');
   });
 
-  it('refuses a stale time_ms when webhookMaxAgeMs is set, and accepts a fresh one', () => {
+  it('refuses a stale time_ms past the window plus the clock skew, and one from further in the future than the skew', () => {
     const body = '{"time_ms":1000000,"events":[]}';
     const request = { key: '123456789', signature: sign(body), body };
-    expect(reasonOf({ ...verifier, maxAgeMs: 5000, now: () => 1000000 + 5001 }, request)).toBe('stale');
-    expect(verifyWebhook({ ...verifier, maxAgeMs: 5000, now: () => 1000000 + 4999 }, request).time_ms).toBe(1000000);
+    const windowed = { ...verifier, maxAgeMs: 5000, clockSkewMs: 1000 };
+    expect(reasonOf({ ...windowed, now: () => 1000000 + 6001 }, request)).toBe('stale');
+    expect(verifyWebhook({ ...windowed, now: () => 1000000 + 6000 }, request).time_ms).toBe(1000000);
+    expect(reasonOf({ ...windowed, now: () => 1000000 - 1001 }, request)).toBe('stale');
+    expect(verifyWebhook({ ...windowed, now: () => 1000000 - 1000 }, request).time_ms).toBe(1000000);
+    // Skew defaults to a minute.
+    expect(reasonOf({ ...verifier, maxAgeMs: 5000, now: () => 1000000 + 5000 + 60_001 }, request)).toBe('stale');
     // Without a window nothing is stale.
     expect(verifyWebhook(verifier, request).time_ms).toBe(1000000);
+  });
+
+  it('accepts a webhook signed with any of the additional key/secret pairs, and only with the secret of its key', () => {
+    const rotating = { ...verifier, additionalKeys: [{ key: 'second-key', secret: 'second-secret' }, { key: '123456789', secret: 'old-tofu' }] };
+    const body = '{"time_ms":1,"events":[]}';
+    expect(verifyWebhook(rotating, { key: 'second-key', signature: sign(body, 'second-secret'), body }).time_ms).toBe(1);
+    // Same key, two secrets (a secret being rotated): both verify.
+    expect(verifyWebhook(rotating, { key: '123456789', signature: sign(body, 'old-tofu'), body }).time_ms).toBe(1);
+    expect(verifyWebhook(rotating, { key: '123456789', signature: sign(body), body }).time_ms).toBe(1);
+    // A pair's secret does not verify under another pair's key.
+    expect(reasonOf(rotating, { key: 'second-key', signature: sign(body), body })).toBe('invalid-signature');
+    expect(reasonOf(verifier, { key: 'second-key', signature: sign(body, 'second-secret'), body })).toBe('unknown-key');
+  });
+
+  it('gives a redelivered body the same delivery id whatever its form, and another body another id', () => {
+    expect(webhookDeliveryId(vectorBody)).toBe(webhookDeliveryId(Buffer.from(vectorBody)));
+    expect(webhookDeliveryId(vectorBody)).toBe(createHash('sha256').update(vectorBody).digest('hex'));
+    expect(webhookDeliveryId(vectorBody)).not.toBe(webhookDeliveryId(vectorBody.replace('1403', '1404')));
   });
 
   it('decrypts client_event data on encrypted channels when a master key is configured', () => {
@@ -118,13 +155,19 @@ describe('verifyWebhook', () => {
     expect(payload.events.map((event) => (event as { data: string }).data)).toEqual(['{"typing":true,"who":"é"}', '7', '{"text":"hi"}']);
   });
 
-  it('refuses undecryptable client_event data on an encrypted channel (malformed-body)', () => {
+  it('skips an undecryptable client_event on an encrypted channel (any subscriber can send one) and keeps the rest', () => {
     const encryption = new ChannelEncryption(parseMasterKey(Buffer.alloc(32, 9).toString('base64')));
     const body = JSON.stringify({
       time_ms: 1,
-      events: [{ name: 'client_event', channel: 'private-encrypted-chat', event: 'client-msg', data: '{"nonce":"x"}', socket_id: '1.1' }],
+      events: [
+        { name: 'client_event', channel: 'private-encrypted-chat', event: 'client-msg', data: '{"nonce":"x"}', socket_id: '1.1' },
+        { name: 'member_added', channel: 'presence-a', user_id: '1' },
+      ],
     });
-    expect(reasonOf({ ...verifier, encryption }, { key: '123456789', signature: sign(body), body })).toBe('malformed-body');
+    const payload = verifyWebhook({ ...verifier, encryption }, { key: '123456789', signature: sign(body), body });
+    expect(payload.events).toEqual([{ name: 'member_added', channel: 'presence-a', user_id: '1' }]);
+    expect(payload.rejectedEvents).toHaveLength(1);
+    expect(payload.rejectedEvents![0]!.reason).toContain('could not be decrypted');
   });
 
   it('never puts the secret or the expected signature in the error', () => {

@@ -45,7 +45,8 @@ class TestAuthorizer implements PusherAuthorizer<HeaderRequest> {
     asked.push({ socketId, channel, user });
     if (typeof user !== 'string' || !this.policy.mayJoin(user, channel)) return false;
     if (channel === 'presence-misused') return true;
-    if (channel === 'presence-bad-member') return { user_id: 'not valid!' };
+    // Over Pusher's 1 KB member limit.
+    if (channel === 'presence-bad-member') return { user_id: 'x', user_info: { bio: 'x'.repeat(2048) } };
     if (channel === 'private-throws') throw new UnauthorizedException('log in first');
     if (channel.startsWith('presence-')) return { user_id: user, user_info: { name: `User ${user}` } };
     return true;
@@ -129,13 +130,11 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
     expect(JSON.stringify(await refused.json())).not.toContain('auth"');
   });
 
-  it('refuses (403) and logs why when the authorizer answers true for a presence channel', async () => {
+  it('answers a presence channel the authorizer allows with true for the signed-in user: signed socket_id:channel, no channel_data', async () => {
     const { url } = await start();
     const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-misused' }, { 'x-user': 'alice' });
-    expect(response.status).toBe(403);
-    expect(logs.lines('error').join('\n')).toContain(
-      'TestAuthorizer.authorizeChannel() returned true for presence channel presence-misused',
-    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ auth: `${APP.key}:${hmacHex(APP.secret, `${SOCKET}:presence-misused`)}` });
   });
 
   it('answers 500 and logs when the authorizer\'s member data breaks the protocol', async () => {

@@ -126,7 +126,7 @@ describe('@OnPusherEvent discovery and dispatch', () => {
       ].sort(),
     );
     expect(calls.every((call) => call.timeMs === TIME_MS)).toBe(true);
-    expect(result).toEqual({ events: 8, handlerRuns: 6, failures: [] });
+    expect(result).toEqual({ events: 8, handlerRuns: 6, failures: [], rejectedEvents: 0, duplicate: false });
   });
 
   it('keeps going when a handler fails, logs each failure, and rejects with the aggregate', async () => {

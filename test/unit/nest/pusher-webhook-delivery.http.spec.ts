@@ -1,0 +1,162 @@
+/**
+ * Issue 15 over real HTTP on Express and Fastify: the freshness window is on by default, a handled delivery is not
+ * handled again, a failed one is retried in full, one bad event does not sink a batch, a hung handler gets a 503 and
+ * does not hold app.close(), and webhooks signed with an additional key pair are accepted.
+ */
+import './support/nest-app.js';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { Injectable } from '@nestjs/common';
+import {
+  type ClientEventWebhookEvent,
+  type MemberAddedEvent,
+  OnPusherEvent,
+  type PusherEventContext,
+  PusherModule,
+  type PusherWebhookEvent,
+} from 'nest-pusher';
+import {
+  APP,
+  captureLogs,
+  type CapturedLogs,
+  MASTER_KEY_BASE64,
+  PLATFORMS,
+  postJson,
+  type RunningApp,
+  signedWebhook,
+  startApp,
+} from './support/nest-app.js';
+
+const handled: PusherWebhookEvent[] = [];
+const failOnce = new Set<string>();
+
+@Injectable()
+class Recorder {
+  @OnPusherEvent(['channel_occupied', 'member_added', 'client_event'])
+  onEvent(event: PusherWebhookEvent, _context: PusherEventContext): void {
+    if (failOnce.delete(event.channel)) throw new Error(`first delivery on ${event.channel} fails`);
+    handled.push(event);
+  }
+
+  @OnPusherEvent('channel_vacated', { channel: 'private-hang' })
+  hang(): Promise<void> {
+    // Never settles.
+    return new Promise(() => undefined);
+  }
+}
+
+const occupied = (channel: string) => ({ name: 'channel_occupied', channel });
+
+let logs: CapturedLogs;
+let running: RunningApp | undefined;
+beforeEach(() => {
+  handled.length = 0;
+  failOnce.clear();
+  logs = captureLogs();
+});
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+  logs.restore();
+});
+
+describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
+  const start = (options: Parameters<typeof PusherModule.forRoot>[0] = APP) =>
+    startApp(platform, { imports: [PusherModule.forRoot(options)], providers: [Recorder] }).then((app) => (running = app));
+
+  it('refuses an old webhook by default (stale, 401), however often it is replayed, and runs no handler', async () => {
+    const { url } = await start();
+    const { body, headers } = signedWebhook({ time_ms: Date.UTC(2020, 0, 1), events: [occupied('private-old')] });
+    for (let replay = 0; replay < 50; replay++) {
+      const response = await postJson(`${url}/pusher/webhooks`, body, headers);
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { reason: string }).reason).toBe('stale');
+    }
+    expect(handled).toEqual([]);
+  });
+
+  it('handles a delivery once: the same signed body replayed inside the window runs no handler and answers 200', async () => {
+    const { url } = await start();
+    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [occupied('private-a')] });
+    const answers = [];
+    for (let replay = 0; replay < 3; replay++) {
+      const response = await postJson(`${url}/pusher/webhooks`, body, headers);
+      expect(response.status).toBe(200);
+      answers.push(await response.json());
+    }
+    expect(handled.map((event) => event.channel)).toEqual(['private-a']);
+    expect(answers.map((answer) => (answer as { duplicate: boolean }).duplicate)).toEqual([false, true, true]);
+    // Another body (another time_ms) is another delivery.
+    const next = signedWebhook({ time_ms: Date.now() + 1, events: [occupied('private-a')] });
+    expect((await postJson(`${url}/pusher/webhooks`, next.body, next.headers)).status).toBe(200);
+    expect(handled).toHaveLength(2);
+  });
+
+  it('retries a failed delivery (500) in full, then suppresses it once it succeeded', async () => {
+    const { url } = await start();
+    failOnce.add('private-flaky');
+    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [occupied('private-a'), occupied('private-flaky')] });
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(500);
+    expect(handled.map((event) => event.channel)).toEqual(['private-a']);
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(200);
+    expect(handled.map((event) => event.channel)).toEqual(['private-a', 'private-a', 'private-flaky']);
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(200);
+    expect(handled).toHaveLength(3);
+  });
+
+  it('with deliveryStore: false, every replay inside the window runs the handlers (opt-out works)', async () => {
+    const { url } = await start({ ...APP, webhooks: { deliveryStore: false } });
+    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [occupied('private-a')] });
+    await postJson(`${url}/pusher/webhooks`, body, headers);
+    await postJson(`${url}/pusher/webhooks`, body, headers);
+    expect(handled).toHaveLength(2);
+  });
+
+  it.each([
+    ['a client_event without data', { name: 'client_event', channel: 'private-chat', event: 'client-x', socket_id: '1.1' }],
+    ['an undecryptable client_event on an encrypted channel', { name: 'client_event', channel: 'private-encrypted-chat', event: 'client-x', data: '{"nonce":"AAAA","ciphertext":"AAAA"}', socket_id: '1.1' }],
+    ['a member_added without user_id', { name: 'member_added', channel: 'presence-room' }],
+  ])('a signed 100-event batch with %s delivers the other 99 and answers 200', async (_label, poison) => {
+    const { url } = await start({ ...APP, encryptionMasterKeyBase64: MASTER_KEY_BASE64 });
+    const events: unknown[] = [];
+    for (let index = 0; index < 96; index++) {
+      events.push(index % 2 === 0 ? occupied(`private-${index}`) : { name: 'member_added', channel: 'presence-room', user_id: `user ${index} é` });
+    }
+    // Arbitrary client data, `__proto__` included, is an ordinary event on both platforms.
+    events.push({ name: 'client_event', channel: 'private-chat', event: 'client-x', data: JSON.parse('{"__proto__":{"polluted":true}}'), socket_id: '1.1' });
+    events.splice(40, 0, poison);
+    events.push(occupied('private-last'), occupied('private-very-last'));
+    expect(events).toHaveLength(100);
+    const { body, headers } = signedWebhook({ time_ms: Date.now(), events });
+    const response = await postJson(`${url}/pusher/webhooks`, body, headers);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: 99, rejectedEvents: 1, duplicate: false });
+    expect(handled).toHaveLength(99);
+    expect(handled).toEqual(events.filter((event) => event !== poison).map((event) => expect.objectContaining({ channel: (event as { channel: string }).channel })));
+    const clientEvent = handled.find((event): event is ClientEventWebhookEvent => event.name === 'client_event')!;
+    expect(clientEvent.data).toBe('{"__proto__":{"polluted":true}}');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(handled.filter((event): event is MemberAddedEvent => event.name === 'member_added')[0]!.user_id).toBe('user 1 é');
+    expect(logs.lines('warn').join('\n')).toContain('Skipped an event of an authentic Pusher webhook: Webhook event #40');
+  });
+
+  it('answers 503 when a handler hangs past handlerTimeoutMs, and app.close() still completes', async () => {
+    const { url } = await start({ ...APP, webhooks: { handlerTimeoutMs: 300 } });
+    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [{ name: 'channel_vacated', channel: 'private-hang' }] });
+    const response = await postJson(`${url}/pusher/webhooks`, body, headers);
+    expect(response.status).toBe(503);
+    expect(logs.lines('error').join('\n')).toContain('Recorder.hang on channel_vacated still running');
+    // The delivery was released: Pusher's redelivery runs the handlers again (and times out again).
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(503);
+    await running!.close();
+    running = undefined;
+  });
+
+  it('accepts a webhook signed with an additional key pair (key rotation), and refuses an unknown key', async () => {
+    const { url } = await start({ ...APP, additionalKeys: [{ key: 'next-key', secret: 'next-secret-never-log' }] });
+    const rotated = signedWebhook({ time_ms: Date.now(), events: [occupied('private-rotated')] }, { key: 'next-key', secret: 'next-secret-never-log' });
+    expect((await postJson(`${url}/pusher/webhooks`, rotated.body, rotated.headers)).status).toBe(200);
+    const unknown = signedWebhook({ time_ms: Date.now(), events: [occupied('private-x')] }, { key: 'other-key', secret: 'next-secret-never-log' });
+    expect((await postJson(`${url}/pusher/webhooks`, unknown.body, unknown.headers)).status).toBe(401);
+    expect(handled.map((event) => event.channel)).toEqual(['private-rotated']);
+  });
+});
