@@ -47,6 +47,8 @@ export interface StartSoketiOptions {
    */
   enableUserAuthentication?: boolean;
   userAuthenticationTimeoutMs?: number;
+  /** Batch webhooks: soketi collects the events of this many ms into one webhook; off when absent. */
+  webhookBatchingMs?: number;
   /** Largest event payload soketi accepts, in KB; soketi's default is 100. */
   maxPayloadInKb?: number;
   /** How long soketi waits for sockets to close on SIGTERM; default 200 ms (soketi's own default is 3000). */
@@ -202,6 +204,10 @@ function soketiConfig(
   };
   if (options.userAuthenticationTimeoutMs !== undefined) {
     config['userAuthenticationTimeout'] = options.userAuthenticationTimeoutMs;
+  }
+  if (options.webhookBatchingMs !== undefined) {
+    config['webhooks.batching.enabled'] = true;
+    config['webhooks.batching.duration'] = options.webhookBatchingMs;
   }
   if (options.maxPayloadInKb !== undefined) {
     config['eventLimits.maxPayloadInKb'] = options.maxPayloadInKb;
