@@ -27,9 +27,10 @@ class NestPusherLogger implements PusherLogger {
 
 /**
  * The Pusher Channels client as an injectable: every method of the core `Pusher` class (trigger, triggerBatch,
- * sendToUser, terminateUserConnections, channelsInfo, channelInfo, usersInfo, authorizeChannel, authenticateUser,
- * validateWebhook, verifyWebhook, get, post), typed, built from the module options. Without a `logger` option it
- * logs through Nest's `Logger` (context `Pusher`). Its connections are released when the application shuts down.
+ * triggerInChunks, triggerBatchInChunks, sendToUser, terminateUserConnections, channelsInfo, channelInfo, usersInfo,
+ * authorizeChannel, authenticateUser, validateWebhook, verifyWebhook, get, post), typed, built from the module
+ * options. Without a `logger` option it logs through Nest's `Logger` (context `Pusher`). Its connections are released
+ * when the application shuts down.
  *
  * @example
  * ```ts

@@ -55,6 +55,11 @@ export interface StartSoketiOptions {
   shutdownGracePeriodMs?: number;
   /** How long to wait for "Server is up and running"; default 20 s. */
   startTimeoutMs?: number;
+  /**
+   * Run as one node of a cluster: soketi's Redis adapter, so that events, channel counts and presence members are
+   * shared with every node using the same Redis (and `prefix`). Default: a single node (soketi's local adapter).
+   */
+  redis?: { host: string; port: number; prefix?: string };
   /** Print soketi's output to this process's stderr as it arrives (debugging); default false. */
   echoOutput?: boolean;
 }
@@ -206,6 +211,12 @@ function soketiConfig(
   }
   if (options.maxPayloadInKb !== undefined) {
     config['eventLimits.maxPayloadInKb'] = options.maxPayloadInKb;
+  }
+  if (options.redis !== undefined) {
+    config['adapter.driver'] = 'redis';
+    config['adapter.redis.prefix'] = options.redis.prefix ?? '';
+    config['database.redis.host'] = options.redis.host;
+    config['database.redis.port'] = options.redis.port;
   }
   return config;
 }

@@ -20,6 +20,7 @@ export {
 } from './webhook-delivery-store.js';
 export { parsePusherUrl, type PusherUrlOptions } from './pusher.config.js';
 export {
+  PusherChunkedTriggerError,
   PusherConfigurationError,
   PusherError,
   PusherRequestError,

@@ -1,3 +1,5 @@
+import type { TriggerChunkFailure, TriggerChunkResult } from './pusher.types.js';
+
 /** Base class of every error this library throws or rejects with. */
 export class PusherError extends Error {
   override name = 'PusherError';
@@ -68,5 +70,41 @@ export class PusherWebhookError extends PusherError {
     readonly reason: PusherWebhookFailure,
   ) {
     super(message);
+  }
+}
+
+/** Failed chunks named in a {@link PusherChunkedTriggerError} message; the rest are counted. */
+const FAILED_CHUNKS_SHOWN = 5;
+
+/**
+ * Some chunks of `triggerInChunks` / `triggerBatchInChunks` failed. `failed` lists each failed chunk (its position in
+ * your list and its error), `succeeded` each accepted chunk and its answer: retry only the failed positions, or the
+ * subscribers of the accepted ones get the event twice.
+ */
+export class PusherChunkedTriggerError<R = unknown> extends PusherError {
+  override name = 'PusherChunkedTriggerError';
+  readonly succeeded: ReadonlyArray<TriggerChunkResult<R>>;
+  readonly failed: readonly TriggerChunkFailure[];
+
+  constructor(options: {
+    /** `triggerInChunks` or `triggerBatchInChunks`. */
+    method: string;
+    /** What the positions count: `channels` or `events`. */
+    items: string;
+    succeeded: ReadonlyArray<TriggerChunkResult<R>>;
+    failed: readonly TriggerChunkFailure[];
+  }) {
+    const { method, items, succeeded, failed } = options;
+    const describe = (chunk: TriggerChunkFailure): string =>
+      `chunk ${chunk.index} (${items} ${chunk.start}-${chunk.end - 1}): ${chunk.error instanceof Error ? chunk.error.message : String(chunk.error)}`;
+    const shown = failed.slice(0, FAILED_CHUNKS_SHOWN).map(describe);
+    if (failed.length > FAILED_CHUNKS_SHOWN) shown.push(`and ${failed.length - FAILED_CHUNKS_SHOWN} more`);
+    const sent = succeeded.length === 0 ? 'none' : succeeded.map((chunk) => chunk.index).join(', ');
+    super(
+      `${method}: ${failed.length} of ${failed.length + succeeded.length} chunks failed: ${shown.join('; ')}. ` +
+        `Chunks accepted: ${sent}. Retry only the failed chunks (error.failed[].start/end), or the accepted ones are delivered twice.`,
+    );
+    this.succeeded = succeeded;
+    this.failed = failed;
   }
 }

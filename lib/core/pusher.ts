@@ -3,7 +3,7 @@ import { authenticateUser, authorizeChannel, SIGNED_IN_USER, type AuthSigner } f
 import { ChannelEncryption } from './encryption.js';
 import { parsePusherUrl, resolvePusherConfig, type ResolvedPusherConfig } from './pusher.config.js';
 import { PusherHttpClient, createDefaultTransport } from './pusher-http-client.js';
-import { PusherValidationError, PusherWebhookError } from './pusher.errors.js';
+import { PusherChunkedTriggerError, PusherValidationError, PusherWebhookError } from './pusher.errors.js';
 import type { PusherOptions } from './pusher.options.js';
 import type {
   BatchEvent,
@@ -15,6 +15,9 @@ import type {
   PresenceData,
   PusherWebhookPayload,
   TriggerBatchResult,
+  TriggerChunk,
+  TriggerChunkFailure,
+  TriggerChunkResult,
   TriggerOptions,
   TriggerResult,
   UserAuthResponse,
@@ -24,6 +27,8 @@ import type {
 } from './pusher.types.js';
 import { TriggerBatcher, type WireBatchEvent } from './trigger-batcher.js';
 import {
+  MAX_BATCH_SIZE,
+  MAX_CHANNELS_PER_TRIGGER,
   SERVER_TO_USER_PREFIX,
   TRIGGER_INFO_ATTRIBUTES,
   describeValue,
@@ -35,6 +40,7 @@ import {
   validateChannelInfoQuery,
   validateChannelName,
   validateChannelsInfoQuery,
+  validateChunkedTriggerChannels,
   validateEventName,
   validateInfoAttributes,
   validatePayloadSize,
@@ -162,20 +168,7 @@ export class Pusher {
     }
     validateTriggerChannels(list);
     validateEventName(event);
-    if (options !== undefined && options !== null && typeof options === 'object') {
-      for (const name of Object.keys(options)) {
-        if (name !== 'socketId' && name !== 'info') {
-          // Silently ignoring `socket_id` (the official client's spelling) would deliver the event to its sender.
-          throw new PusherValidationError(
-            `Unknown trigger option "${name}"; the options are socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
-            'trigger-options',
-            name,
-            'socketId,info',
-          );
-        }
-      }
-    }
-    const { socketId, info } = this.#triggerOptions(options);
+    const { socketId, info } = this.#triggerOptions(options, true);
     const wireData = this.#serializeFor(list.length === 1 ? list[0]! : undefined, data);
 
     if (this.#batcher !== undefined && list.length === 1) {
@@ -199,30 +192,60 @@ export class Pusher {
       throw new PusherValidationError(`triggerBatch takes an array of events, got ${describeValue(events)}.`, 'batch-required', describeValue(events));
     }
     validateBatchSize(events.length);
-    const batch: WireBatchEvent[] = events.map((item: BatchEvent, index) => {
-      if (item === null || typeof item !== 'object') {
-        throw new PusherValidationError(`Batch event #${index} must be an object { channel, name, data }.`, 'batch-event', index);
-      }
-      for (const name of Object.keys(item)) {
-        if (!BATCH_EVENT_FIELDS.has(name)) {
-          // As in trigger(): a silently ignored `socket_id` would deliver the event to its sender.
-          throw new PusherValidationError(
-            `Batch event #${index} has an unknown field "${name}"; the fields are channel, name, data, socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
-            'trigger-options',
-            name,
-            [...BATCH_EVENT_FIELDS].join(','),
-          );
-        }
-      }
-      validateChannelName(item.channel);
-      validateEventName(item.name);
-      const { socketId, info } = this.#triggerOptions(item);
-      const wire: WireBatchEvent = { name: item.name, data: this.#serializeFor(item.channel, item.data), channel: item.channel };
-      if (socketId !== undefined) wire.socket_id = socketId;
-      if (info !== undefined) wire.info = info;
-      return wire;
+    return this.#postBatch(events.map((item: BatchEvent, index) => this.#wireBatchEvent(item, index)));
+  }
+
+  /**
+   * {@link trigger} for any number of channels (one event to every user's channel, say): sends concurrent `/events`
+   * requests of at most 100 channels each and resolves with one result per chunk, in list order. Every channel, the
+   * event and the data are checked before the first request; a channel may not be listed twice.
+   * Rejects with a {@link PusherChunkedTriggerError} when any chunk failed: it says which channels were accepted and
+   * which were not. (`trigger` itself keeps refusing more than 100 channels.)
+   * @example const chunks = await pusher.triggerInChunks(userIds.map((id) => `private-user-${id}`), 'notice', { text })
+   */
+  async triggerInChunks(
+    channels: readonly string[],
+    event: string,
+    data: unknown,
+    options?: TriggerOptions,
+  ): Promise<Array<TriggerChunkResult<TriggerResult>>> {
+    if (!Array.isArray(channels)) {
+      throw new PusherValidationError(
+        `triggerInChunks takes an array of channel names, got ${describeValue(channels)}.`,
+        'channels-required',
+        describeValue(channels),
+      );
+    }
+    const list: string[] = [...channels];
+    validateChunkedTriggerChannels(list);
+    validateEventName(event);
+    const { socketId, info } = this.#triggerOptions(options, true);
+    const wireData = this.#serializeFor(list.length === 1 ? list[0]! : undefined, data);
+    return this.#sendInChunks('triggerInChunks', 'channels', list, MAX_CHANNELS_PER_TRIGGER, (chunk) => {
+      const body: WireTrigger = { name: event, data: wireData, channels: chunk };
+      if (socketId !== undefined) body.socket_id = socketId;
+      if (info !== undefined) body.info = info;
+      return this.#http.request<TriggerResult>('POST', '/events', { body: JSON.stringify(body) });
     });
-    return this.#postBatch(batch);
+  }
+
+  /**
+   * {@link triggerBatch} for any number of events: sends concurrent `/batch_events` requests of at most 10 events
+   * each and resolves with one result per chunk, in list order. Every event is checked before the first request.
+   * Rejects with a {@link PusherChunkedTriggerError} when any chunk failed: it says which events were accepted and
+   * which were not. (`triggerBatch` itself keeps refusing more than 10 events.)
+   */
+  async triggerBatchInChunks(events: readonly BatchEvent[]): Promise<Array<TriggerChunkResult<TriggerBatchResult>>> {
+    if (!Array.isArray(events)) {
+      throw new PusherValidationError(
+        `triggerBatchInChunks takes an array of events, got ${describeValue(events)}.`,
+        'batch-required',
+        describeValue(events),
+      );
+    }
+    validateBatchSize(events.length, true);
+    const batch = events.map((item: BatchEvent, index) => this.#wireBatchEvent(item, index));
+    return this.#sendInChunks('triggerBatchInChunks', 'events', batch, MAX_BATCH_SIZE, (chunk) => this.#postBatch(chunk));
   }
 
   /** Sends `event` to every connection of a signed-in user (channel `#server-to-user-{userId}`). */
@@ -344,10 +367,27 @@ export class Pusher {
     return `Pusher { appId: ${JSON.stringify(this.appId)}, key: ${JSON.stringify(this.key)}, origin: ${JSON.stringify(this.#config.origin)} }`;
   }
 
-  #triggerOptions(options: { socketId?: string; info?: readonly string[] } | undefined): { socketId?: string; info?: string } {
+  /** `checkNames`: `options` is a caller's trigger options object, which may hold nothing but socketId and info. */
+  #triggerOptions(
+    options: { socketId?: string; info?: readonly string[] } | undefined,
+    checkNames = false,
+  ): { socketId?: string; info?: string } {
     if (options === undefined) return {};
     if (options === null || typeof options !== 'object') {
       throw new PusherValidationError(`Trigger options must be an object { socketId?, info? }, got ${describeValue(options)}.`, 'trigger-options', describeValue(options));
+    }
+    if (checkNames) {
+      for (const name of Object.keys(options)) {
+        if (name !== 'socketId' && name !== 'info') {
+          // Silently ignoring `socket_id` (the official client's spelling) would deliver the event to its sender.
+          throw new PusherValidationError(
+            `Unknown trigger option "${name}"; the options are socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
+            'trigger-options',
+            name,
+            'socketId,info',
+          );
+        }
+      }
     }
     const result: { socketId?: string; info?: string } = {};
     if (options.socketId !== undefined) {
@@ -377,6 +417,58 @@ export class Pusher {
     }
     validatePayloadSize(wire, this.#config.maxPayloadBytes);
     return wire;
+  }
+
+  /** One triggerBatch item, checked and serialized; `index` is its position, for messages. */
+  #wireBatchEvent(item: BatchEvent, index: number): WireBatchEvent {
+    if (item === null || typeof item !== 'object') {
+      throw new PusherValidationError(`Batch event #${index} must be an object { channel, name, data }.`, 'batch-event', index);
+    }
+    for (const name of Object.keys(item)) {
+      if (!BATCH_EVENT_FIELDS.has(name)) {
+        // As in trigger(): a silently ignored `socket_id` would deliver the event to its sender.
+        throw new PusherValidationError(
+          `Batch event #${index} has an unknown field "${name}"; the fields are channel, name, data, socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
+          'trigger-options',
+          name,
+          [...BATCH_EVENT_FIELDS].join(','),
+        );
+      }
+    }
+    validateChannelName(item.channel);
+    validateEventName(item.name);
+    const { socketId, info } = this.#triggerOptions(item);
+    const wire: WireBatchEvent = { name: item.name, data: this.#serializeFor(item.channel, item.data), channel: item.channel };
+    if (socketId !== undefined) wire.socket_id = socketId;
+    if (info !== undefined) wire.info = info;
+    return wire;
+  }
+
+  /**
+   * Sends `items` in concurrent requests of at most `chunkSize`; all results in order, or one error naming every
+   * chunk that failed and every chunk that was accepted (waits for all of them first, so none is left unaccounted).
+   */
+  async #sendInChunks<T, R>(
+    method: string,
+    itemsName: string,
+    items: readonly T[],
+    chunkSize: number,
+    send: (chunk: T[]) => Promise<R>,
+  ): Promise<Array<TriggerChunkResult<R>>> {
+    const chunks: TriggerChunk[] = [];
+    for (let start = 0; start < items.length; start += chunkSize) {
+      chunks.push({ index: chunks.length, start, end: Math.min(start + chunkSize, items.length) });
+    }
+    const outcomes = await Promise.allSettled(chunks.map((chunk) => send(items.slice(chunk.start, chunk.end))));
+    const succeeded: Array<TriggerChunkResult<R>> = [];
+    const failed: TriggerChunkFailure[] = [];
+    outcomes.forEach((outcome, index) => {
+      const chunk = chunks[index]!;
+      if (outcome.status === 'fulfilled') succeeded.push({ ...chunk, result: outcome.value });
+      else failed.push({ ...chunk, error: outcome.reason });
+    });
+    if (failed.length > 0) throw new PusherChunkedTriggerError<R>({ method, items: itemsName, succeeded, failed });
+    return succeeded;
   }
 
   #postBatch(batch: WireBatchEvent[]): Promise<TriggerBatchResult> {

@@ -37,6 +37,28 @@ export interface TriggerBatchResult {
   [field: string]: unknown;
 }
 
+/**
+ * One request of a call sent in chunks ({@link Pusher.triggerInChunks}, {@link Pusher.triggerBatchInChunks}): it
+ * carried items `start` to `end - 1` of the caller's list (channels, or batch events).
+ */
+export interface TriggerChunk {
+  /** 0-based, in the order of the caller's list. */
+  index: number;
+  start: number;
+  /** Exclusive. */
+  end: number;
+}
+
+/** A chunk the server accepted, with its answer. */
+export interface TriggerChunkResult<R> extends TriggerChunk {
+  result: R;
+}
+
+/** A chunk that was not accepted (nothing is known to have been delivered for it), with the reason. */
+export interface TriggerChunkFailure extends TriggerChunk {
+  error: unknown;
+}
+
 /** Options of {@link Pusher.channelsInfo} (GET /channels). */
 export interface ChannelsInfoOptions {
   /** Only channels whose name starts with this prefix. */

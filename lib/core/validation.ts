@@ -90,16 +90,42 @@ export function validateChannelName(channel: unknown): asserts channel is string
 
 /** Channels of one trigger: 1 to 100 valid names; an encrypted channel must be the only one. */
 export function validateTriggerChannels(channels: readonly unknown[]): asserts channels is readonly string[] {
-  if (channels.length === 0) {
-    fail('A trigger needs at least one channel; got an empty list.', 'channels-required', channels, 1);
-  }
   if (channels.length > MAX_CHANNELS_PER_TRIGGER) {
     fail(
-      `A trigger may name at most ${MAX_CHANNELS_PER_TRIGGER} channels; got ${channels.length}. Split it into several triggers.`,
+      `A trigger may name at most ${MAX_CHANNELS_PER_TRIGGER} channels; got ${channels.length}. Split it into several triggers, or call triggerInChunks.`,
       'channels-count',
       channels.length,
       MAX_CHANNELS_PER_TRIGGER,
     );
+  }
+  validateChannelList(channels);
+}
+
+/**
+ * Channels of {@link validateTriggerChannels} without the count limit, for a trigger sent in chunks of
+ * {@link MAX_CHANNELS_PER_TRIGGER}: each name valid, no name twice (chunks are separate requests, so a repeated name
+ * could land in two of them and be delivered twice), no encrypted channel unless it is the only one.
+ */
+export function validateChunkedTriggerChannels(channels: readonly unknown[]): asserts channels is readonly string[] {
+  validateChannelList(channels);
+  if (channels.length > 1) {
+    const seen = new Set<string>();
+    for (const channel of channels as readonly string[]) {
+      if (seen.has(channel)) {
+        fail(
+          `Channel ${describeValue(channel)} is listed twice; remove duplicates so that each channel gets the event once.`,
+          'channels-duplicate',
+          channel,
+        );
+      }
+      seen.add(channel);
+    }
+  }
+}
+
+function validateChannelList(channels: readonly unknown[]): asserts channels is readonly string[] {
+  if (channels.length === 0) {
+    fail('A trigger needs at least one channel; got an empty list.', 'channels-required', channels, 1);
   }
   for (const channel of channels) validateChannelName(channel);
   if (channels.length > 1) {
@@ -117,12 +143,12 @@ export function validateTriggerChannels(channels: readonly unknown[]): asserts c
   }
 }
 
-/** Batch trigger: 1 to 10 items. */
-export function validateBatchSize(size: number): void {
+/** Batch trigger: 1 to 10 items (any number above 0 when `chunked`: sent as batches of 10). */
+export function validateBatchSize(size: number, chunked = false): void {
   if (size === 0) fail('triggerBatch needs at least one event; got an empty list.', 'batch-required', size, 1);
-  if (size > MAX_BATCH_SIZE) {
+  if (size > MAX_BATCH_SIZE && !chunked) {
     fail(
-      `A batch may hold at most ${MAX_BATCH_SIZE} events; got ${size}. Split it into several triggerBatch calls.`,
+      `A batch may hold at most ${MAX_BATCH_SIZE} events; got ${size}. Split it into several triggerBatch calls, or call triggerBatchInChunks.`,
       'batch-size',
       size,
       MAX_BATCH_SIZE,

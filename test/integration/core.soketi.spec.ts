@@ -360,3 +360,47 @@ describe('core client against soketi: pusher-js channels', () => {
     expect(bystander.state).toBe('connected');
   });
 });
+
+describe('core client against soketi: past the protocol limits, in chunks', () => {
+  it('triggerInChunks reaches channels in every chunk of a 250-channel trigger that soketi refuses whole', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const channels = Array.from({ length: 250 }, (_, index) => `fanout-${tag}-${index}`);
+    // One subscriber in each chunk (positions 0, 150 and 249), so that a lost chunk would show as a missing event.
+    const watched = [channels[0]!, channels[150]!, channels[249]!];
+    const alice = await client();
+    const recorders = await Promise.all(watched.map(async (name) => alice.record(await alice.subscribe(name), 'notice')));
+
+    // The server's own limit: one request may not name 250 channels (soketi says so), so splitting is needed.
+    await expect(pusher.post('/events', { name: 'notice', data: '{}', channels })).rejects.toBeInstanceOf(PusherRequestError);
+
+    const chunks = await pusher.triggerInChunks(channels, 'notice', { text: 'to everyone' });
+
+    expect(chunks.map(({ start, end }) => [start, end])).toEqual([
+      [0, 100],
+      [100, 200],
+      [200, 250],
+    ]);
+    for (const recorder of recorders) expect(await recorder.next()).toEqual({ text: 'to everyone' });
+  });
+
+  it('triggerBatchInChunks delivers all 25 events (three /batch_events requests) to their channels', async () => {
+    const [first, second] = [uniqueChannel('batch-chunks-a-'), uniqueChannel('batch-chunks-b-')];
+    const alice = await client();
+    const firstEvents = alice.record(await alice.subscribe(first), 'item');
+    const secondEvents = alice.record(await alice.subscribe(second), 'item');
+    const events = Array.from({ length: 25 }, (_, n) => ({ channel: n % 2 === 0 ? first : second, name: 'item', data: { n } }));
+
+    const chunks = await pusher.triggerBatchInChunks(events);
+
+    expect(chunks).toHaveLength(3);
+    const received = async (recorder: typeof firstEvents, count: number): Promise<unknown[]> => {
+      const data: unknown[] = [];
+      for (let index = 0; index < count; index++) data.push(await recorder.next());
+      return data;
+    };
+    const expected = (parity: number) => events.filter((event) => event.data.n % 2 === parity).map((event) => event.data);
+    // Chunks travel concurrently, so only the set is guaranteed across chunks.
+    expect(await received(firstEvents, 13)).toEqual(expect.arrayContaining(expected(0)));
+    expect(await received(secondEvents, 12)).toEqual(expect.arrayContaining(expected(1)));
+  });
+});

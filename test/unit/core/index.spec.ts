@@ -26,6 +26,7 @@ describe('nest-pusher/core', () => {
         'SIGNED_IN_USER',
         'PUSHER_WEBHOOK_EVENT_NAMES',
         'Pusher',
+        'PusherChunkedTriggerError',
         'PusherConfigurationError',
         'PusherError',
         'PusherRequestError',
