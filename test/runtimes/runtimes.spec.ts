@@ -38,6 +38,7 @@ interface SmokeResult {
   webhookGood: unknown;
   webhookGoodBytes: unknown;
   webhookTampered: unknown;
+  webhookStaleByDefault: unknown;
   undiciTransport: string;
 }
 
@@ -260,6 +261,7 @@ describe.each(RUNTIMES)('nest-pusher/core on $name', (runtime) => {
     expect(result.webhookGood).toEqual(DOCS_WEBHOOK_PAYLOAD);
     expect(result.webhookGoodBytes).toEqual(DOCS_WEBHOOK_PAYLOAD);
     expect(result.webhookTampered).toBeNull();
+    expect(result.webhookStaleByDefault).toBeNull();
   });
 
   it(`uses the ${runtime.transport} transport by default`, () => {

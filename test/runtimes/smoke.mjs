@@ -19,7 +19,9 @@ export async function runSmoke(input) {
   const server = { host: input.host, port: input.port, useTLS: false };
   const pusher = new Pusher({ appId: input.appId, key: input.key, secret: input.secret, ...server });
   const docs = new Pusher({ ...DOCS_APP, ...server });
-  const webhooks = new Pusher({ ...DOCS_WEBHOOK_APP, ...server });
+  // The documented webhook is from 2014: only a client with the freshness window off may accept it.
+  const webhooks = new Pusher({ ...DOCS_WEBHOOK_APP, ...server, webhookMaxAgeMs: false });
+  const webhooksFresh = new Pusher({ ...DOCS_WEBHOOK_APP, ...server });
   const result = { runtime: input.runtime, version: runtimeVersion() };
   try {
     result.trigger = await settle(() => pusher.trigger(input.channel, 'smoke', { runtime: input.runtime }));
@@ -31,9 +33,10 @@ export async function runSmoke(input) {
     result.webhookGood = webhooks.validateWebhook({ ...signed, body: DOCS_WEBHOOK_BODY });
     result.webhookGoodBytes = webhooks.validateWebhook({ ...signed, body: new TextEncoder().encode(DOCS_WEBHOOK_BODY) });
     result.webhookTampered = webhooks.validateWebhook({ ...signed, body: DOCS_WEBHOOK_BODY.replace('vacated', 'occupied') });
+    result.webhookStaleByDefault = webhooksFresh.validateWebhook({ ...signed, body: DOCS_WEBHOOK_BODY });
     result.undiciTransport = undiciVerdict();
   } finally {
-    await Promise.all([pusher.close(), docs.close(), webhooks.close()]);
+    await Promise.all([pusher.close(), docs.close(), webhooks.close(), webhooksFresh.close()]);
   }
   return result;
 }

@@ -152,7 +152,7 @@ describe.each(PLATFORMS)('PusherTestClient on %s', (platform) => {
   it('catches a handler that is not called: the webhook is accepted, no handler ran, nothing was sent', async () => {
     const { client, recorder } = await start(platform, {}, [MisfilteredListener]);
     const answer = await client.expectWebhookAccepted([{ name: 'member_added', channel: 'presence-room-1', user_id: 'ann' }]);
-    expect(answer.body).toEqual({ events: 1, handlerRuns: 0 });
+    expect(answer.body).toEqual({ events: 1, handlerRuns: 0, rejectedEvents: 0, duplicate: false });
     expect(() => recorder.expectEvent({ via: 'sendToUser', userId: 'ann' })).toThrow(PusherExpectationError);
     expect(() => recorder.expectEvent({ via: 'sendToUser', userId: 'ann' })).toThrow('(no event was sent)');
   });
