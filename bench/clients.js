@@ -7,7 +7,7 @@ import OfficialPusher from 'pusher';
 import { APP, CHANNEL, EVENT, signedPath, triggerBody } from './fixtures.js';
 
 /** Connection cap shared by every HTTP client so that none wins by opening more sockets (nest-pusher's default). */
-export const MAX_CONNECTIONS = 128;
+export const MAX_CONNECTIONS = Number(process.env.BENCH_MAX_CONNECTIONS ?? 128);
 
 export function clientOptions(port, extra = {}) {
   return { ...APP, host: '127.0.0.1', port, useTLS: false, timeout: 10_000, maxConnections: MAX_CONNECTIONS, ...extra };
@@ -21,9 +21,10 @@ async function tryLoad(name, fn) {
   }
 }
 
-export async function ourCore(port, extra = {}, name = 'nest-pusher core') {
+/** `from`: the module to load the client from; another build (e.g. the code before a change) for same-run comparisons. */
+export async function ourCore(port, extra = {}, name = 'nest-pusher core', from = 'nest-pusher/core') {
   return tryLoad(name, async () => {
-    const { Pusher } = await import('nest-pusher/core');
+    const { Pusher } = await import(from);
     const pusher = new Pusher(clientOptions(port, extra));
     return {
       name,

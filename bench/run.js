@@ -43,7 +43,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import OfficialPusher from 'pusher';
-import { gc, median, runConcurrent, runSync, slope } from './harness.js';
+import { median, runConcurrent, runSync, slope } from './harness.js';
 import { startChild, startFakePusherServer, stopAllChildren } from './processes.js';
 import { ourCore } from './clients.js';
 import {
@@ -606,7 +606,6 @@ main()
   })
   .finally(() => {
     stopAllChildren();
-    gc();
     // Undici pools and Nest contexts are closed above; leave nothing keeping the process alive.
     setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
   });
