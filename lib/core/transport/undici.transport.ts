@@ -1,5 +1,6 @@
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
+import { DEFAULT_MAX_CONNECTIONS } from '../pusher.config.js';
 import { PusherConfigurationError } from '../pusher.errors.js';
 import {
   HttpTransportError,
@@ -13,7 +14,7 @@ import { MAX_RESPONSE_BYTES, toHttpTransportError } from './transport-errors.js'
 export interface UndiciTransportOptions {
   /** HTTP proxy, e.g. `http://127.0.0.1:3128` (credentials as `http://user:pass@host:port`); https targets tunnel via CONNECT. */
   proxy?: string;
-  /** Pooled keep-alive connections per origin. Default 128. */
+  /** Pooled keep-alive connections per origin. Default 64. */
   maxConnections?: number;
   /** How long an idle pooled connection stays open, in ms (a server's `Keep-Alive` hint may shorten it). Default 4000. */
   keepAliveTimeoutMs?: number;
@@ -43,7 +44,7 @@ export class UndiciTransport implements HttpTransport {
 
   /** @throws PusherConfigurationError on an unusable `proxy`, `maxConnections` or `keepAliveTimeoutMs`. */
   constructor(options: UndiciTransportOptions = {}) {
-    const connections = options.maxConnections ?? 128;
+    const connections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (!Number.isInteger(connections) || connections < 1) {
       throw new PusherConfigurationError(
         `maxConnections must be an integer of at least 1; got ${String(connections)}.`,

@@ -291,6 +291,38 @@ describe('UndiciTransport pool', () => {
     }
   });
 
+  it('expires each stalled request at its own deadline, wherever it sits among the running ones', async () => {
+    // Deadlines interleaved so that the first sweep past BOUND_MS expires requests at the head, in the middle and at
+    // the tail of the running list while others stay in it.
+    const transport = new UndiciTransport();
+    server.setFallback({ kind: 'no-headers' });
+    try {
+      const bounds = [BOUND_MS, 3 * BOUND_MS, BOUND_MS, 3 * BOUND_MS, BOUND_MS];
+      const settled: number[] = [];
+      const results = await Promise.allSettled(
+        bounds.map((bound, index) =>
+          transport.request(deadlineRequest(bound)).finally(() => {
+            settled.push(index);
+          }),
+        ),
+      );
+      expect(results.map((result) => (result.status === 'rejected' ? (result.reason as HttpTransportError).code : 'fulfilled'))).toEqual(
+        bounds.map(() => 'ETIMEDOUT'),
+      );
+      // The short deadlines settled first, the long ones were still running then.
+      expect(new Set(settled.slice(0, 3))).toEqual(new Set([0, 2, 4]));
+      expect(new Set(settled.slice(3))).toEqual(new Set([1, 3]));
+    } finally {
+      server.setFallback({ kind: 'respond' });
+    }
+    try {
+      const next = await transport.request(deadlineRequest(5000));
+      expect(next.status).toBe(200);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('times out a request still queued behind a stuck connection as not sent, and serves the next ones', async () => {
     const transport = new UndiciTransport({ maxConnections: 1 });
     try {
