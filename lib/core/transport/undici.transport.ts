@@ -253,12 +253,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.settled) return;
-    const headers: Record<string, string | undefined> = {};
-    const received = this.headers;
-    for (const name in received) {
-      const value = received[name];
-      headers[name] = typeof value === 'string' || value === undefined ? value : value.join(', ');
-    }
+    const headers = singleValued(this.headers);
     const chunks = this.chunks;
     const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
     const resolve = this.resolve;
@@ -317,6 +312,19 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
       this.onAbort = undefined;
     }
   }
+}
+
+/**
+ * The response headers with repeated ones joined by ", ". undici builds a fresh object per response, so when no
+ * header repeats (the usual case) that object is handed on as it is instead of copied.
+ */
+function singleValued(received: IncomingHttpHeaders): Record<string, string | undefined> {
+  let joined: Record<string, string | undefined> | undefined;
+  for (const name in received) {
+    const value = received[name];
+    if (Array.isArray(value)) (joined ??= { ...(received as Record<string, string | undefined>) })[name] = value.join(', ');
+  }
+  return joined ?? (received as Record<string, string | undefined>);
 }
 
 /** What a settled collector's resolve and reject become. */
