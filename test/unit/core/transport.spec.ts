@@ -133,6 +133,19 @@ describe.each(transports)('%s', (_name, make) => {
     expect(response.headers['retry-after']).toBe('1');
   });
 
+  it('joins a repeated response header with ", " and passes single ones as they are', async () => {
+    server.queue({ kind: 'respond', headers: { 'x-repeated': ['a', 'b'], 'x-single': 'c' } });
+    const request = timedRequest();
+    try {
+      const response = await transport.request(request);
+      expect(response.headers['x-repeated']).toBe('a, b');
+      expect(response.headers['x-single']).toBe('c');
+      expect(response.headers['content-type']).toBe('application/json');
+    } finally {
+      request.done();
+    }
+  });
+
   it('reports a refused connection as ECONNREFUSED, not sent', async () => {
     const port = await closedPort();
     const { error, elapsed } = await failure(transport, timedRequest({ origin: `http://127.0.0.1:${port}` }));
