@@ -6,11 +6,18 @@ import { Pool } from 'undici';
 import OfficialPusher from 'pusher';
 import { APP, CHANNEL, EVENT, signedPath, triggerBody } from './fixtures.js';
 
-/** Connection cap shared by every HTTP client so that none wins by opening more sockets (nest-pusher's default). */
-export const MAX_CONNECTIONS = 128;
+/**
+ * nest-pusher runs with its defaults (64 pooled connections; the build before this change: 128). Raw undici gets the
+ * same cap as nest-pusher's default, so that the floor is the same transport configured the same way.
+ * BENCH_MAX_CONNECTIONS sets the cap of both, for experiments.
+ */
+const FORCED_MAX_CONNECTIONS = process.env.BENCH_MAX_CONNECTIONS === undefined ? undefined : Number(process.env.BENCH_MAX_CONNECTIONS);
+export const MAX_CONNECTIONS = FORCED_MAX_CONNECTIONS ?? 64;
 
 export function clientOptions(port, extra = {}) {
-  return { ...APP, host: '127.0.0.1', port, useTLS: false, timeout: 10_000, maxConnections: MAX_CONNECTIONS, ...extra };
+  const options = { ...APP, host: '127.0.0.1', port, useTLS: false, timeout: 10_000, ...extra };
+  if (FORCED_MAX_CONNECTIONS !== undefined) options.maxConnections = FORCED_MAX_CONNECTIONS;
+  return options;
 }
 
 async function tryLoad(name, fn) {
@@ -21,9 +28,10 @@ async function tryLoad(name, fn) {
   }
 }
 
-export async function ourCore(port, extra = {}, name = 'nest-pusher core') {
+/** `from`: the module to load the client from; another build (e.g. the code before a change) for same-run comparisons. */
+export async function ourCore(port, extra = {}, name = 'nest-pusher core', from = 'nest-pusher/core') {
   return tryLoad(name, async () => {
-    const { Pusher } = await import('nest-pusher/core');
+    const { Pusher } = await import(from);
     const pusher = new Pusher(clientOptions(port, extra));
     return {
       name,

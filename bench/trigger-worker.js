@@ -2,12 +2,19 @@
 // heap and its own process.cpuUsage, so that no client's numbers depend on which other clients ran before it in the
 // same process (in one shared process, nest-pusher core measured ~35% slower than alone).
 //
-//   argv: port kind   (kind: core | service | official | raw | batching)
+//   argv: port kind   (kind: core | service | official | raw | batching | baseline)
+//   env BENCH_BASELINE: a directory holding another build's dist/ and package.json (kind baseline loads its
+//     dist/core/index.js), e.g. the code before a change, so that before and after are measured in the same run.
+//   env BENCH_GC_MARKS=1: write "### measure start|end" lines to stdout around each run (bench/gc-trace.js reads
+//     them between V8's --trace-gc-nvp lines).
 //   parent -> child: { type: 'run', id, payload, concurrency, calls } | { type: 'burst', id, payload, count } | { type: 'close' }
 //   child -> parent: { type: 'ready', name, unavailable? } | { type: 'done', id, result }
+import { writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { official, ourCore, ourService, rawUndici } from './clients.js';
 import { PAYLOADS } from './fixtures.js';
-import { gc, runConcurrent } from './harness.js';
+import { runConcurrent } from './harness.js';
 
 const [portArg, kind] = process.argv.slice(2);
 const port = Number(portArg);
@@ -17,15 +24,19 @@ const make = {
   official: () => official(port),
   raw: () => rawUndici(port),
   batching: () => ourCore(port, { batching: true }, 'nest-pusher core, batching: true'),
+  baseline: () =>
+    ourCore(port, {}, 'nest-pusher core (before)', pathToFileURL(join(process.env.BENCH_BASELINE ?? '.', 'dist/core/index.js')).href),
 }[kind];
+const marks = process.env.BENCH_GC_MARKS === '1';
 
 const client = await make();
-void gc; // harness.js exposes gc on import; runConcurrent collects before each cell
 
 process.on('message', async (msg) => {
   if (msg?.type === 'run') {
     const data = PAYLOADS[msg.payload];
+    if (marks) writeSync(1, '### measure start\n');
     const r = await runConcurrent(() => client.trigger(data), msg.calls, msg.concurrency);
+    if (marks) writeSync(1, '### measure end\n');
     process.send({
       type: 'done',
       id: msg.id,

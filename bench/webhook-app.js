@@ -70,7 +70,10 @@ app.getHttpServer().keepAliveTimeout = 65_000;
 app.getHttpServer().headersTimeout = 66_000;
 
 process.on('message', async (msg) => {
-  if (msg?.type === 'stats') process.send({ type: 'stats', counters: { ...counters } });
+  if (msg?.type === 'stats') {
+    const cpu = process.cpuUsage();
+    process.send({ type: 'stats', counters: { ...counters }, cpuMicros: cpu.user + cpu.system });
+  }
   if (msg?.type === 'close') {
     await app.close().catch(() => {});
     process.exit(0);

@@ -13,6 +13,7 @@ import {
   HttpTransportError,
   TimeoutReason,
   type HttpTransport,
+  type HttpTransportRequest,
   type HttpTransportResponse,
 } from './transport/http-transport.js';
 import { toHttpTransportError } from './transport/transport-errors.js';
@@ -137,18 +138,7 @@ export class PusherHttpClient {
         });
         let response: HttpTransportResponse;
         try {
-          const answer = this.transport.request({
-            method,
-            origin: this.origin,
-            path: fullPath + '?' + query,
-            headers,
-            body,
-            deadline: bound.deadline,
-            // Made on first read only: the default transport enforces the deadline without it.
-            get signal(): AbortSignal {
-              return bound.signal;
-            },
-          });
+          const answer = this.transport.request(new AttemptRequest(method, this.origin, fullPath + '?' + query, headers, body, bound));
           response = await (this.transport.enforcesDeadline === true ? answer : untilDeadline(answer, bound));
         } catch (error) {
           // Past our deadline, whatever the transport made of it is a timeout.
@@ -401,6 +391,30 @@ function untilDeadline<T>(answer: Promise<T>, bound: CallBound): Promise<T> {
 /** Whether a transport's failure says the request may have reached the server (unknown failures: assume so). */
 function errorWasSent(error: unknown): boolean {
   return error instanceof HttpTransportError ? error.requestSent : true;
+}
+
+/**
+ * One attempt as the transport sees it. A class rather than an object literal with a `signal` getter: the literal
+ * built a getter closure and an accessor pair on every call.
+ */
+class AttemptRequest implements HttpTransportRequest {
+  readonly deadline: number;
+
+  constructor(
+    readonly method: 'GET' | 'POST',
+    readonly origin: string,
+    readonly path: string,
+    readonly headers: Record<string, string>,
+    readonly body: string | undefined,
+    private readonly bound: CallBound,
+  ) {
+    this.deadline = bound.deadline;
+  }
+
+  /** Made on first read only: the default transport enforces the deadline without it. */
+  get signal(): AbortSignal {
+    return this.bound.signal;
+  }
 }
 
 /**

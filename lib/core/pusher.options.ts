@@ -52,7 +52,7 @@ export interface PusherOptions {
   encryptionMasterKeyBase64?: string;
   /** Route every API call through this HTTP proxy, e.g. `http://127.0.0.1:3128`. */
   proxy?: string;
-  /** Maximum pooled keep-alive connections to the API host. Default 128. */
+  /** Maximum pooled keep-alive connections to the API host. Default 64. */
   maxConnections?: number;
   /** Replace the HTTP backend. When given, `proxy` and `maxConnections` are the transport's business. */
   transport?: HttpTransport;

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 /** How the server answers one request. */
 export type Behaviour =
   /** Answer `status` with `body` (default 200 `{}`) and extra headers. */
-  | { kind: 'respond'; status?: number; body?: string; headers?: Record<string, string>; delayMs?: number }
+  | { kind: 'respond'; status?: number; body?: string; headers?: Record<string, string | string[]>; delayMs?: number }
   /** Send headers and part of the body, then reset the connection (TCP RST). */
   | { kind: 'reset-mid-response' }
   /** Reset the connection as soon as the request arrived, before any answer. */

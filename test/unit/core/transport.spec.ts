@@ -133,6 +133,19 @@ describe.each(transports)('%s', (_name, make) => {
     expect(response.headers['retry-after']).toBe('1');
   });
 
+  it('joins a repeated response header with ", " and passes single ones as they are', async () => {
+    server.queue({ kind: 'respond', headers: { 'x-repeated': ['a', 'b'], 'x-single': 'c' } });
+    const request = timedRequest();
+    try {
+      const response = await transport.request(request);
+      expect(response.headers['x-repeated']).toBe('a, b');
+      expect(response.headers['x-single']).toBe('c');
+      expect(response.headers['content-type']).toBe('application/json');
+    } finally {
+      request.done();
+    }
+  });
+
   it('reports a refused connection as ECONNREFUSED, not sent', async () => {
     const port = await closedPort();
     const { error, elapsed } = await failure(transport, timedRequest({ origin: `http://127.0.0.1:${port}` }));
@@ -286,6 +299,38 @@ describe('UndiciTransport pool', () => {
       // Answered in time: the deadline changes nothing.
       const ok = await transport.request(deadlineRequest(5000));
       expect(ok.status).toBe(200);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('expires each stalled request at its own deadline, wherever it sits among the running ones', async () => {
+    // Deadlines interleaved so that the first sweep past BOUND_MS expires requests at the head, in the middle and at
+    // the tail of the running list while others stay in it.
+    const transport = new UndiciTransport();
+    server.setFallback({ kind: 'no-headers' });
+    try {
+      const bounds = [BOUND_MS, 3 * BOUND_MS, BOUND_MS, 3 * BOUND_MS, BOUND_MS];
+      const settled: number[] = [];
+      const results = await Promise.allSettled(
+        bounds.map((bound, index) =>
+          transport.request(deadlineRequest(bound)).finally(() => {
+            settled.push(index);
+          }),
+        ),
+      );
+      expect(results.map((result) => (result.status === 'rejected' ? (result.reason as HttpTransportError).code : 'fulfilled'))).toEqual(
+        bounds.map(() => 'ETIMEDOUT'),
+      );
+      // The short deadlines settled first, the long ones were still running then.
+      expect(new Set(settled.slice(0, 3))).toEqual(new Set([0, 2, 4]));
+      expect(new Set(settled.slice(3))).toEqual(new Set([1, 3]));
+    } finally {
+      server.setFallback({ kind: 'respond' });
+    }
+    try {
+      const next = await transport.request(deadlineRequest(5000));
+      expect(next.status).toBe(200);
     } finally {
       await transport.close();
     }
