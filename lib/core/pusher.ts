@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import { authenticateUser, authorizeChannel, type AuthSigner } from './auth.js';
 import { ChannelEncryption } from './encryption.js';
@@ -45,13 +44,13 @@ import {
   validateTriggerChannels,
   validateUserId,
 } from './validation.js';
+import { LIBRARY_VERSION } from './version.js';
 import { verifyWebhook, type WebhookVerifier } from './webhook.js';
 
 /** What a triggerBatch item may carry. */
 const BATCH_EVENT_FIELDS: ReadonlySet<string> = new Set(['channel', 'name', 'data', 'socketId', 'info']);
 
-/** Read once: both lib/core and dist/core sit two levels below package.json. */
-const LIBRARY_NAME = `nest-pusher ${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
+const LIBRARY_NAME = `nest-pusher ${LIBRARY_VERSION}`;
 
 /** The `/events` body. Protocol fields are set last so nothing a caller passes can replace them. */
 interface WireTrigger {

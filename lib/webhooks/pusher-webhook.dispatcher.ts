@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { PusherWebhookEvent, PusherWebhookEventName, PusherWebhookPayload } from '../core/pusher.types.js';
 import type { PusherEventContext } from './on-pusher-event.decorator.js';
+import { brandClass } from '../core/brand.js';
 
 /** One registered handler: found by the explorer from `@OnPusherEvent()`, or added with `addHandler()`. */
 export interface PusherEventHandler {
@@ -31,6 +32,9 @@ export interface PusherWebhookDispatchResult {
 
 /** `dispatch()` rejects with this when any handler failed; every other handler still ran. */
 export class PusherWebhookDispatchError extends AggregateError {
+  static {
+    brandClass(this, 'PusherWebhookDispatchError');
+  }
   override name = 'PusherWebhookDispatchError';
   constructor(readonly result: PusherWebhookDispatchResult) {
     super(
