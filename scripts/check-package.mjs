@@ -1,6 +1,6 @@
 // Packs the package as `npm publish` would and checks the tarball with publint and @arethetypeswrong/cli (every
-// resolution mode: node10, node16 CommonJS, node16 ESM, bundler). Any error from either fails the run.
-// `--keep <dir>` leaves the tarball in <dir> for the consumer fixtures (test/fixtures/run-consumers.mjs).
+// resolution mode: node10, node16 CommonJS, node16 ESM, bundler), then loads both builds into one process
+// (test/package/). Any error fails the run.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,8 @@ try {
   const run = (bin, args) => execFileSync(join(root, 'node_modules', '.bin', bin), args, { cwd: root, stdio: 'inherit' });
   run('publint', ['run', tarball, '--strict']);
   run('attw', [tarball, '--profile', 'strict']);
+  // Both builds in one process (dist/ is what was just packed).
+  execFileSync(process.execPath, ['--test', 'test/package/'], { cwd: root, stdio: 'inherit' });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
