@@ -99,3 +99,19 @@ test('no module of either build reads a file or import.meta when it loads', () =
     assert.doesNotMatch(source, /import\.meta|createRequire|readFileSync|readFile\(/, file);
   }
 });
+
+test('every entry point in lib/ (lib/<name>/index.ts) has import and require entries and a typesVersions line', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const lib = new URL('../../lib/', import.meta.url).pathname;
+  const entries = readdirSync(lib, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && readdirSync(join(lib, entry.name)).includes('index.ts'))
+    .map((entry) => entry.name);
+  assert.ok(entries.includes('core'));
+  for (const name of entries) {
+    const conditions = pkg.exports[`./${name}`];
+    assert.ok(conditions, `package.json exports has "./${name}"`);
+    assert.equal(conditions.import.default, `./dist/esm/${name}/index.js`);
+    assert.equal(conditions.require.default, `./dist/cjs/${name}/index.js`);
+    assert.deepEqual(pkg.typesVersions['*'][name], [`./dist/cjs/${name}/index.d.ts`]);
+  }
+});
