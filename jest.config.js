@@ -4,6 +4,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // Consumer apps have their own jest, TypeScript and Nest (test/fixtures/run-consumers.mjs runs them from the tarball).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fixtures/'],
   moduleNameMapper: {
     '^nest-pusher$': '<rootDir>/lib/index.ts',
     '^nest-pusher/core$': '<rootDir>/lib/core/index.ts',

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { ConsoleLogger, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Pusher } from './core/pusher.js';
 import { PUSHER_MODULE_OPTIONS } from './pusher.constants.js';
 import type { PusherModuleOptions } from './pusher.module-definition.js';
@@ -13,7 +13,7 @@ class NestPusherLogger implements PusherLogger {
   private readonly writeDebug = (message: string): void => this.logger.debug(message);
 
   get debug(): ((message: string) => void) | undefined {
-    return Logger.isLevelEnabled('debug') ? this.writeDebug : undefined;
+    return debugReachesLog(this.logger) ? this.writeDebug : undefined;
   }
 
   warn(message: string): void {
@@ -23,6 +23,19 @@ class NestPusherLogger implements PusherLogger {
   error(message: string): void {
     this.logger.error(message);
   }
+}
+
+/**
+ * Whether `logger.debug()` would print. Asks the logger instance Nest writes through, because `Logger.isLevelEnabled`
+ * differs between majors: Nest 11 answers false while no levels were ever set (no `logger` option), although its
+ * default ConsoleLogger prints debug lines then; Nest 12 answers true.
+ */
+function debugReachesLog(logger: Logger): boolean {
+  const instance = logger.localInstance as unknown;
+  if (instance instanceof ConsoleLogger) return instance.isLevelEnabled('debug');
+  // `logger: false` leaves no instance; a custom logger may have no debug method.
+  if (typeof (instance as { debug?: unknown } | undefined)?.debug !== 'function') return false;
+  return Logger.isLevelEnabled('debug');
 }
 
 /**

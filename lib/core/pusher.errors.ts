@@ -1,12 +1,19 @@
+import { brandClass } from './brand.js';
 import type { TriggerChunkFailure, TriggerChunkResult } from './pusher.types.js';
 
 /** Base class of every error this library throws or rejects with. */
 export class PusherError extends Error {
+  static {
+    brandClass(this, 'PusherError');
+  }
   override name = 'PusherError';
 }
 
 /** Options given to `new Pusher()` / `Pusher.fromUrl()` / `PusherModule` are unusable. Thrown synchronously at construction. */
 export class PusherConfigurationError extends PusherError {
+  static {
+    brandClass(this, 'PusherConfigurationError');
+  }
   override name = 'PusherConfigurationError';
   constructor(
     message: string,
@@ -22,6 +29,9 @@ export class PusherConfigurationError extends PusherError {
  * `rule` names the rule (e.g. `channel-name-length`), `limit` the bound where there is one.
  */
 export class PusherValidationError extends PusherError {
+  static {
+    brandClass(this, 'PusherValidationError');
+  }
   override name = 'PusherValidationError';
   constructor(
     message: string,
@@ -39,6 +49,9 @@ export class PusherValidationError extends PusherError {
  * `path` is the API path without the signed query string.
  */
 export class PusherRequestError extends PusherError {
+  static {
+    brandClass(this, 'PusherRequestError');
+  }
   override name = 'PusherRequestError';
   constructor(
     message: string,
@@ -64,6 +77,9 @@ export type PusherWebhookFailure =
 
 /** A webhook request is not authentic or not usable; it must reach no handler. */
 export class PusherWebhookError extends PusherError {
+  static {
+    brandClass(this, 'PusherWebhookError');
+  }
   override name = 'PusherWebhookError';
   constructor(
     message: string,

@@ -6,6 +6,7 @@ import { MemoryWebhookDeliveryStore, type WebhookDeliveryStore } from '../core/w
 import { webhookReplayWindowMs } from '../core/webhook.js';
 import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
 import type { PusherEventContext } from './on-pusher-event.decorator.js';
+import { brandClass } from '../core/brand.js';
 import { deliveryIdOf } from './pusher-webhook-delivery.js';
 import { DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS, type PusherModuleOptionsShape } from './pusher-webhook-options.interface.js';
 
@@ -70,6 +71,9 @@ export class PusherWebhookInProgressError extends Error {
 
 /** `dispatch()` rejects with this when any handler failed; every other handler still ran. */
 export class PusherWebhookDispatchError extends AggregateError {
+  static {
+    brandClass(this, 'PusherWebhookDispatchError');
+  }
   override name = 'PusherWebhookDispatchError';
   constructor(readonly result: PusherWebhookDispatchResult) {
     super(

@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import type { PusherWebhookFailure } from '../core/pusher.errors.js';
+import { brandClass } from '../core/brand.js';
 
 /**
  * Thrown by `PusherWebhookGuard` when a webhook request must reach no handler. 401 for a request that is not
@@ -9,6 +10,9 @@ import type { PusherWebhookFailure } from '../core/pusher.errors.js';
  * or secret.
  */
 export class PusherWebhookRejectedException extends HttpException {
+  static {
+    brandClass(this, 'PusherWebhookRejectedException');
+  }
   constructor(readonly reason: PusherWebhookFailure) {
     const status = reason === 'missing-raw-body' ? HttpStatus.INTERNAL_SERVER_ERROR : HttpStatus.UNAUTHORIZED;
     super(

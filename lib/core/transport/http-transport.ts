@@ -1,3 +1,5 @@
+import { brandClass } from '../brand.js';
+
 /** One HTTP request, fully prepared and signed by the client. */
 export interface HttpTransportRequest {
   method: 'GET' | 'POST';
@@ -31,6 +33,9 @@ export interface HttpTransportResponse {
 
 /** Failure classes a transport reports; `requestSent` false means the server cannot have seen the request. */
 export class HttpTransportError extends Error {
+  static {
+    brandClass(this, 'HttpTransportError');
+  }
   override name = 'HttpTransportError';
   constructor(
     message: string,
@@ -63,6 +68,9 @@ export interface HttpTransport {
  * @example controller.abort(new TimeoutReason(10000))
  */
 export class TimeoutReason extends Error {
+  static {
+    brandClass(this, 'TimeoutReason');
+  }
   override name = 'TimeoutReason';
   constructor(
     /** The bound that was reached, in ms. */

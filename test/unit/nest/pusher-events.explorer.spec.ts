@@ -87,8 +87,18 @@ async function boot(providers: any[], controllers: any[] = []): Promise<INestApp
     providers,
     controllers,
   }).compile();
+  try {
+    await moduleRef.init();
+  } catch (error) {
+    // A failed bootstrap is closed here, not in afterEach: Nest 12's close() then shuts the context down, Nest 11's
+    // rethrows the init failure (the one the test expects), which would fail the teardown.
+    await moduleRef.close().catch((closeError: unknown) => {
+      if (closeError !== error) throw closeError;
+    });
+    throw error;
+  }
   contexts.push(moduleRef);
-  return moduleRef.init();
+  return moduleRef;
 }
 beforeEach(() => {
   calls.length = 0;

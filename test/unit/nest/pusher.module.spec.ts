@@ -1,6 +1,6 @@
 import './support/nest-app.js';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { Injectable, Logger, type LogLevel, Module } from '@nestjs/common';
+import { ConsoleLogger, Injectable, Logger, type LoggerService, type LogLevel, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
@@ -128,6 +128,28 @@ describe('PusherModule.forRoot', () => {
 describe('PusherService logging', () => {
   /** Answers every call with 200 `{}` (no network: this is about what gets logged). */
   const okTransport = { request: async () => ({ status: 200, headers: {}, body: '{}' }) };
+
+  it("writes debug lines while Nest's own logger prints them with no levels set (a Nest 11 app without `logger`)", async () => {
+    const statics = Logger as unknown as { logLevels?: LogLevel[]; staticInstanceRef?: LoggerService };
+    const saved = { levels: statics.logLevels, instance: statics.staticInstanceRef };
+    const logs = captureLogs();
+    try {
+      // A fresh application's state: no levels set, Nest's ConsoleLogger with its defaults (debug included).
+      statics.logLevels = undefined;
+      statics.staticInstanceRef = new ConsoleLogger('Test');
+      const moduleRef = await compile([PusherModule.forRoot({ ...APP, transport: okTransport })]);
+      await moduleRef.get(PusherService).trigger('my-channel', 'my-event', {});
+      expect(logs.lines('debug')).toEqual([expect.stringMatching(/^POST \/apps\/\d+\/events 200 \d+ms$/)]);
+      // The same logger told to print errors and warnings only: no debug line is built.
+      statics.staticInstanceRef = new ConsoleLogger('Test', { logLevels: ['error', 'warn'] });
+      await moduleRef.get(PusherService).trigger('my-channel', 'my-event', {});
+      expect(logs.lines('debug')).toHaveLength(1);
+    } finally {
+      logs.restore();
+      statics.logLevels = saved.levels;
+      statics.staticInstanceRef = saved.instance;
+    }
+  });
 
   it("writes one debug line per call through Nest's Logger while the debug level is on, and none while it is off", async () => {
     const statics = Logger as unknown as { logLevels?: LogLevel[] };
