@@ -98,6 +98,9 @@ const FAILED_CHUNKS_SHOWN = 5;
  * subscribers of the accepted ones get the event twice.
  */
 export class PusherChunkedTriggerError<R = unknown> extends PusherError {
+  static {
+    brandClass(this, 'PusherChunkedTriggerError');
+  }
   override name = 'PusherChunkedTriggerError';
   readonly succeeded: ReadonlyArray<TriggerChunkResult<R>>;
   readonly failed: readonly TriggerChunkFailure[];

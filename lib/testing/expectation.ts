@@ -1,7 +1,12 @@
+import { brandClass } from '../core/brand.js';
+
 /** Partial matching and readable mismatch reports for the testing kit's assertions (no jest needed at runtime). */
 
 /** Thrown by the kit's `expect…` helpers: the message says what was expected and how each candidate differs. */
 export class PusherExpectationError extends Error {
+  static {
+    brandClass(this, 'PusherExpectationError');
+  }
   override name = 'PusherExpectationError';
 }
 

@@ -52,6 +52,9 @@ export interface PusherWebhookDispatchOptions {
 
 /** `dispatch()` rejects with this when the handlers did not settle within `handlerTimeoutMs`; they keep running. */
 export class PusherWebhookTimeoutError extends Error {
+  static {
+    brandClass(this, 'PusherWebhookTimeoutError');
+  }
   override name = 'PusherWebhookTimeoutError';
   constructor(readonly timeoutMs: number, readonly pendingHandlers: readonly string[]) {
     super(
@@ -63,6 +66,9 @@ export class PusherWebhookTimeoutError extends Error {
 
 /** `dispatch()` rejects with this when another request (maybe on another replica) is handling the same delivery. */
 export class PusherWebhookInProgressError extends Error {
+  static {
+    brandClass(this, 'PusherWebhookInProgressError');
+  }
   override name = 'PusherWebhookInProgressError';
   constructor(readonly deliveryId: string) {
     super(`Pusher webhook delivery ${deliveryId.slice(0, 16)}… is being handled by another request; answer non-2xx so that it is delivered again later.`);

@@ -35,7 +35,7 @@ describe('Pusher.triggerInChunks', () => {
     const chunks = await pusher.triggerInChunks(channels, 'notice', { text: 'hi' }, { socketId: '1.2', info: ['subscription_count'] });
 
     expect(transport.requests.map((request) => request.pathname)).toEqual(['/apps/77/events', '/apps/77/events', '/apps/77/events']);
-    expect(transport.requests.map(channelsOf).flat()).toEqual(channels);
+    expect(transport.requests.flatMap(channelsOf)).toEqual(channels);
     expect(transport.requests.map((request) => channelsOf(request).length)).toEqual([MAX_CHANNELS_PER_TRIGGER, MAX_CHANNELS_PER_TRIGGER, 50]);
     for (const request of transport.requests) {
       expect(JSON.parse(request.body!)).toMatchObject({ name: 'notice', data: '{"text":"hi"}', socket_id: '1.2', info: 'subscription_count' });
