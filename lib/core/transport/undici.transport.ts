@@ -1,6 +1,7 @@
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PusherConfigurationError } from '../pusher.errors.js';
+import { describeOptionValue } from '../redaction.js';
 import {
   HttpTransportError,
   type HttpTransport,
@@ -46,14 +47,14 @@ export class UndiciTransport implements HttpTransport {
     const connections = options.maxConnections ?? 128;
     if (!Number.isInteger(connections) || connections < 1) {
       throw new PusherConfigurationError(
-        `maxConnections must be an integer of at least 1; got ${String(connections)}.`,
+        `maxConnections must be an integer of at least 1; got ${describeOptionValue(connections)}.`,
         'maxConnections',
       );
     }
     const keepAliveTimeout = options.keepAliveTimeoutMs;
     if (keepAliveTimeout !== undefined && (!Number.isFinite(keepAliveTimeout) || keepAliveTimeout <= 0)) {
       throw new PusherConfigurationError(
-        `keepAliveTimeoutMs must be a positive number of milliseconds; got ${String(keepAliveTimeout)}.`,
+        `keepAliveTimeoutMs must be a positive number of milliseconds; got ${describeOptionValue(keepAliveTimeout)}.`,
         'keepAliveTimeoutMs',
       );
     }
