@@ -15,6 +15,7 @@ import {
   watchUnhandledRejections,
   type MisbehavingServer,
 } from '../../support/misbehaving-server.js';
+import { waitFor } from '../../support/wait.js';
 
 const BOUND_MS = 300;
 const MARGIN_MS = 1000;
@@ -353,10 +354,12 @@ describe('UndiciTransport pool', () => {
 
   it('lets a running request finish when closed gracefully', async () => {
     const transport = new UndiciTransport();
-    server.queue({ kind: 'respond', delayMs: 100, body: '{"late":true}' });
-    const request = timedRequest({}, 5000);
+    server.queue({ kind: 'respond', delayMs: 1000, body: '{"late":true}' });
+    const before = server.requests.length;
+    const request = timedRequest({}, 10_000);
     const pending = transport.request(request);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Close once the server holds the request (it answers a second later), not after a guessed pause.
+    await waitFor(() => server.requests.length > before, { description: 'the server to receive the request' });
     const closing = transport.close();
     const response = await pending;
     request.done();
