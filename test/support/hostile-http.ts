@@ -41,6 +41,9 @@ export function rawPost(port: number, request: RawRequest): Promise<RawResponse>
     const finish = (error: Error | undefined = requestError) => {
       if (settled) return;
       settled = true;
+      // The answer is complete: stop sending whatever is left of a body the server refused early (413), or the
+      // connection, and the server's handle with it, stays open for as long as the server keeps not reading it.
+      req.destroy();
       resolve({
         status: response?.status ?? 0,
         body: response ? Buffer.concat(response.chunks).toString('utf8') : '',
