@@ -122,6 +122,8 @@ async function startOnce(options: StartSoketiOptions, host: string, port: number
   child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // 'close' comes after 'exit' once the output pipes are released too: stop() waits for it so nothing stays open.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   // Without this, a parent that exits without calling stop() (Ctrl-C on the sample) would leave soketi running.
   const killOnExit = (): void => {
     child.kill('SIGKILL');
@@ -137,6 +139,7 @@ async function startOnce(options: StartSoketiOptions, host: string, port: number
         await exited;
         clearTimeout(timer);
       }
+      await closed;
       process.removeListener('exit', killOnExit);
       await rm(configDir, { recursive: true, force: true });
     })();

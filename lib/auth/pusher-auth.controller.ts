@@ -15,6 +15,7 @@ import {
 } from '@nestjs/common';
 import { SIGNED_IN_USER } from '../core/auth.js';
 import { PusherError, PusherValidationError } from '../core/pusher.errors.js';
+import { SERVER_TO_USER_PREFIX, validateChannelName, validateSocketId } from '../core/validation.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse } from '../core/pusher.types.js';
 import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
 import type { PusherModuleOptions } from '../pusher.module-definition.js';
@@ -27,13 +28,8 @@ export interface PusherAuthRoutes {
   userAuthPath: string;
 }
 
-// Protocol rules (see pusher-protocol.md): a colon in socket_id would let a caller forge a presence signature.
-const SOCKET_ID = /^\d+\.\d+$/;
-const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]+$/;
-const MAX_CHANNEL_NAME_LENGTH = 200;
-
 /** The core's rules about the request's own socket_id and channel_name (checked here first, so rarely reached). */
-const CLIENT_INPUT_RULES = /^(socket-id|channel-name-.*|auth-channel-type)$/;
+const CLIENT_INPUT_RULES = /^(socket-id(-length)?|channel-name-.*|auth-channel-type)$/;
 
 type ChannelKind = 'public' | 'private' | 'private-encrypted' | 'presence';
 
@@ -48,14 +44,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Runs a core validator on a field of the request: its refusal becomes a 400 naming the field. */
+function checkField(field: string, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof PusherValidationError) throw new BadRequestException(`${field} is malformed: ${error.message}`);
+    throw error;
+  }
+}
+
 function readSocketId(body: unknown): string {
   const socketId = isRecord(body) ? body['socket_id'] : undefined;
   if (typeof socketId !== 'string' || socketId === '') {
     throw new BadRequestException('socket_id is required: the connection\'s socket id, e.g. "1234.5678"');
   }
-  if (!SOCKET_ID.test(socketId)) {
-    throw new BadRequestException('socket_id is malformed: it must be digits, a dot, digits (e.g. "1234.5678")');
-  }
+  // The core's rule, length bound included: a colon in socket_id would let a caller forge a presence signature.
+  checkField('socket_id', () => validateSocketId(socketId));
   return socketId;
 }
 
@@ -64,10 +69,10 @@ function readChannelName(body: unknown): string {
   if (typeof channel !== 'string' || channel === '') {
     throw new BadRequestException('channel_name is required');
   }
-  if (channel.length > MAX_CHANNEL_NAME_LENGTH || !CHANNEL_NAME.test(channel)) {
-    throw new BadRequestException(
-      `channel_name is malformed: at most ${MAX_CHANNEL_NAME_LENGTH} characters from A-Z a-z 0-9 _ - = @ , . ;`,
-    );
+  checkField('channel_name', () => validateChannelName(channel));
+  if (channel.startsWith(SERVER_TO_USER_PREFIX)) {
+    // A valid name for triggering, but only the server sends on these: no client subscribes to one.
+    throw new BadRequestException(`channel_name is malformed: "${SERVER_TO_USER_PREFIX}" channels are not subscribed to by clients`);
   }
   return channel;
 }

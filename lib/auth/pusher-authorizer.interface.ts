@@ -5,7 +5,7 @@ export const PUSHER_AUTHORIZER = 'PUSHER_AUTHORIZER';
 
 /** What the built-in auth controller asks about one channel subscription. */
 export interface PusherChannelAuthorizationRequest<TRequest = unknown> {
-  /** The subscribing connection, already checked against `^\d+\.\d+$`. */
+  /** The subscribing connection, already checked by the core rule (`validateSocketId`: digits, a dot, digits, ≤ 41 characters). */
   socketId: string;
   /** A `private-`, `private-encrypted-` or `presence-` channel name, already checked against the protocol's rules. */
   channel: string;

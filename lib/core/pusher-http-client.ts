@@ -1,4 +1,5 @@
 import { PusherConfigurationError, PusherRequestError } from './pusher.errors.js';
+import { redact } from './redaction.js';
 import type { PusherLogger, RetryOptions } from './pusher.options.js';
 import {
   fitsBeforeDeadline,
@@ -176,7 +177,7 @@ export class PusherHttpClient {
                 method,
                 fullPath,
                 status,
-                redact(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
+                redactFor(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
                 'EINVALIDRESPONSE',
               );
             }
@@ -281,7 +282,7 @@ export class PusherHttpClient {
       method,
       path,
       status,
-      redact(text.slice(0, MAX_ERROR_BODY), query, this.secret),
+      redactFor(text.slice(0, MAX_ERROR_BODY), query, this.secret),
     );
   }
 
@@ -293,8 +294,8 @@ export class PusherHttpClient {
     query: string,
   ): PusherRequestError {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    // The transport's words are not ours: they pass through redact() like a server's body.
-    const said = redact(failure.message, query, this.secret);
+    // The transport's words are not ours: they pass through redactFor() like a server's body.
+    const said = redactFor(failure.message, query, this.secret);
     let what: string;
     switch (failure.code) {
       case 'ETIMEDOUT':
@@ -479,22 +480,17 @@ function serverWords(body: string): string {
 }
 
 function quote(text: string, query: string, secret: string): string {
-  const clean = redact(text, query, secret).replace(/\s+/g, ' ').trim();
+  const clean = redactFor(text, query, secret).replace(/\s+/g, ' ').trim();
   return clean.length > MAX_QUOTED ? clean.slice(0, MAX_QUOTED) + '…' : clean;
 }
 
 /**
- * Removes what must never reach a message, property or log: the secret, the signature we sent (Pusher's 401 body
- * echoes it), any `auth_signature=` value and any other 64-hex-digit string (an HMAC-SHA256).
+ * What must never reach a message, property or log, for one request: the secret and the signature we sent (Pusher's
+ * 401 body echoes it); {@link redact} adds any other signature-looking value.
  */
-function redact(text: string, query: string, secret: string): string {
-  let out = text;
-  if (secret !== '' && out.includes(secret)) out = out.split(secret).join('[redacted]');
+function redactFor(text: string, query: string, secret: string): string {
   const at = query.lastIndexOf('auth_signature=');
-  if (at !== -1) {
-    const end = query.indexOf('&', at);
-    const signature = query.slice(at + 'auth_signature='.length, end === -1 ? undefined : end);
-    if (signature !== '' && out.includes(signature)) out = out.split(signature).join('[redacted]');
-  }
-  return out.replace(/auth_signature=[^&\s"']*/gi, '[signature redacted]').replace(/\b[0-9a-f]{64}\b/gi, '[redacted]');
+  if (at === -1) return redact(text, [secret]);
+  const end = query.indexOf('&', at);
+  return redact(text, [secret, query.slice(at + 'auth_signature='.length, end === -1 ? undefined : end)]);
 }

@@ -1,5 +1,6 @@
 import { parseMasterKey } from './encryption.js';
 import { PusherConfigurationError } from './pusher.errors.js';
+import { describeOptionValue, redact } from './redaction.js';
 import type { PusherLogger, PusherOptions, RetryOptions } from './pusher.options.js';
 import type { HttpTransport } from './transport/http-transport.js';
 import { DEFAULT_MAX_PRESENCE_DATA_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE } from './validation.js';
@@ -42,8 +43,19 @@ export interface ResolvedPusherConfig {
   maxPresenceDataBytes: number;
 }
 
+/**
+ * The secret as given, read before anything is checked: any option may hold it by mistake (a `PUSHER_URL` in `host`,
+ * `"key:secret"` in `key`, the secret in `timeout`), so every message is masked against it.
+ */
+let knownSecrets: readonly string[] = [];
+
 function configError(option: string, message: string): never {
-  throw new PusherConfigurationError(message, option);
+  throw new PusherConfigurationError(redact(message, knownSecrets), option);
+}
+
+/** A value in a message: strings only for string options, and never one that could hold a credential. */
+function shown(value: unknown, isStringOption = false): string {
+  return describeOptionValue(value, knownSecrets, isStringOption);
 }
 
 function requireString(options: PusherOptions, option: 'appId' | 'key' | 'secret'): string {
@@ -64,7 +76,7 @@ function positiveNumber(option: string, value: unknown, integer: boolean): numbe
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
     configError(
       option,
-      `Pusher option "${option}" must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value) ?? String(value)}.`,
+      `Pusher option "${option}" must be a positive ${integer ? 'integer' : 'number'}, got ${shown(value)}.`,
     );
   }
   return value;
@@ -79,33 +91,44 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
   if (options === null || typeof options !== 'object') {
     throw new PusherConfigurationError('Pusher options must be an object { appId, key, secret, ... }.', 'options');
   }
+  const givenSecret: unknown = options.secret;
+  knownSecrets = typeof givenSecret === 'string' && givenSecret.trim() !== '' ? [givenSecret] : [];
+  try {
+    return resolveChecked(options);
+  } finally {
+    knownSecrets = [];
+  }
+}
+
+function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
   const appId = requireString(options, 'appId');
   if (!/^[A-Za-z0-9._~-]+$/.test(appId)) {
-    configError('appId', `Pusher option "appId" ${JSON.stringify(appId)} may only contain letters, digits and . _ ~ - (it is a URL path segment).`);
+    configError('appId', `Pusher option "appId" ${shown(appId, true)} may only contain letters, digits and . _ ~ - (it is a URL path segment).`);
   }
   const key = requireString(options, 'key');
   if (key.includes(':')) {
-    configError('key', `Pusher option "key" ${JSON.stringify(key)} contains ":", which separates the key from the signature in auth answers; check the value.`);
+    // Most likely "key:secret" pasted whole: never shown.
+    configError('key', `Pusher option "key" (${shown(key, true)}) contains ":", which separates the key from the signature in auth answers; pass the key alone (the part before ":") and the secret as "secret".`);
   }
   const secret = requireString(options, 'secret');
 
   if (options.cluster !== undefined && (typeof options.cluster !== 'string' || !/^[a-z0-9-]+$/i.test(options.cluster))) {
-    configError('cluster', `Pusher option "cluster" must be a cluster name such as "eu" or "us2", got ${JSON.stringify(options.cluster)}.`);
+    configError('cluster', `Pusher option "cluster" must be a cluster name such as "eu" or "us2", got ${shown(options.cluster, true)}.`);
   }
   let host: string;
   if (options.host !== undefined) {
     const given: unknown = options.host;
     if (typeof given !== 'string' || given.length === 0) {
-      configError('host', `Pusher option "host" must be a non-empty host name, got ${JSON.stringify(given)}.`);
+      configError('host', `Pusher option "host" must be a non-empty host name, got ${shown(given, true)}.`);
     }
     if (given.includes('://') || /[/?#@\s]/.test(given)) {
       configError(
         'host',
-        `Pusher option "host" ${JSON.stringify(given)} must be a bare host name (e.g. "api-eu.pusher.com"): no scheme, path or credentials; use useTLS and port for the rest.`,
+        `Pusher option "host" (${shown(given, true)}) must be a bare host name (e.g. "api-eu.pusher.com"): no scheme, path or credentials; use useTLS and port for the rest.`,
       );
     }
     if (!given.startsWith('[') && given.includes(':')) {
-      configError('host', `Pusher option "host" ${JSON.stringify(given)} contains a port; pass it as the "port" option instead.`);
+      configError('host', `Pusher option "host" (${shown(given, true)}) contains a port; pass it as the "port" option instead.`);
     }
     host = given;
   } else if (options.cluster !== undefined) {
@@ -115,14 +138,14 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
   }
 
   if (options.useTLS !== undefined && typeof options.useTLS !== 'boolean') {
-    configError('useTLS', `Pusher option "useTLS" must be true or false, got ${JSON.stringify(options.useTLS)}.`);
+    configError('useTLS', `Pusher option "useTLS" must be true or false, got ${shown(options.useTLS)}.`);
   }
   const useTLS = options.useTLS ?? true;
   let port: number | undefined;
   if (options.port !== undefined) {
     const given: unknown = options.port;
     if (typeof given !== 'number' || !Number.isInteger(given) || given < 1 || given > 65535) {
-      configError('port', `Pusher option "port" must be an integer from 1 to 65535, got ${JSON.stringify(given)}.`);
+      configError('port', `Pusher option "port" must be an integer from 1 to 65535, got ${shown(given)}.`);
     }
     port = given;
   }
@@ -167,7 +190,7 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
   // The HTTP client checks the retry numbers themselves (resolveRetryPolicy); only the shape is checked here.
   const retry = options.retry;
   if (retry !== undefined && retry !== false && (retry === null || typeof retry !== 'object')) {
-    configError('retry', `Pusher option "retry" must be false or an object { attempts?, minDelayMs?, maxDelayMs? }, got ${JSON.stringify(retry)}.`);
+    configError('retry', `Pusher option "retry" must be false or an object { attempts?, minDelayMs?, maxDelayMs? }, got ${shown(retry)}.`);
   }
 
   let batching: { maxBatchSize: number } | false = false;
@@ -175,11 +198,11 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
   if (givenBatching === true) batching = { maxBatchSize: MAX_BATCH_SIZE };
   else if (givenBatching !== undefined && givenBatching !== false) {
     if (givenBatching === null || typeof givenBatching !== 'object') {
-      configError('batching', `Pusher option "batching" must be true, false or { maxBatchSize }, got ${JSON.stringify(givenBatching)}.`);
+      configError('batching', `Pusher option "batching" must be true, false or { maxBatchSize }, got ${shown(givenBatching)}.`);
     }
     const size: unknown = (givenBatching as { maxBatchSize?: unknown }).maxBatchSize ?? MAX_BATCH_SIZE;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_BATCH_SIZE) {
-      configError('batching.maxBatchSize', `Pusher option "batching.maxBatchSize" must be an integer from 1 to ${MAX_BATCH_SIZE} (Pusher's batch limit), got ${JSON.stringify(size)}.`);
+      configError('batching.maxBatchSize', `Pusher option "batching.maxBatchSize" must be an integer from 1 to ${MAX_BATCH_SIZE} (Pusher's batch limit), got ${shown(size)}.`);
     }
     batching = { maxBatchSize: size };
   }
@@ -257,19 +280,25 @@ export function parsePusherUrl(url: string): PusherUrlOptions {
   } catch {
     configError('url', `The Pusher URL is not a valid URL. ${shape}`);
   }
-  const shown = `${parsed.protocol}//${parsed.username ? decodeSafe(parsed.username) : ''}${parsed.password ? ':***' : ''}@${parsed.host}${parsed.pathname}`;
+  // Never the userinfo (KEY:SECRET, or something malformed such as key@SECRET@host where the secret is no password),
+  // and the path only when it has the expected shape; whatever is left is masked against the password.
+  const appPath = /^\/apps\/[A-Za-z0-9._~-]*\/?$/.test(parsed.pathname) ? parsed.pathname : '/…';
+  const where = redact(`${parsed.protocol}//${parsed.username || parsed.password ? '***@' : ''}${parsed.host}${appPath}`, [
+    decodeSafe(parsed.password),
+    parsed.password,
+  ]);
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    configError('url', `The Pusher URL ${shown} must start with http:// or https://. ${shape}`);
+    configError('url', `The Pusher URL ${where} must start with http:// or https://. ${shape}`);
   }
   if (!parsed.username || !parsed.password) {
-    configError('url', `The Pusher URL ${shown} has no KEY:SECRET credentials. ${shape}`);
+    configError('url', `The Pusher URL ${where} has no KEY:SECRET credentials (exactly one ":" between them, no "@" inside; percent-encode such characters). ${shape}`);
   }
   const match = /^\/apps\/([^/]+)\/?$/.exec(parsed.pathname);
   if (match === null) {
-    configError('url', `The Pusher URL ${shown} has no /apps/APP_ID path. ${shape}`);
+    configError('url', `The Pusher URL ${where} has no /apps/APP_ID path. ${shape}`);
   }
   if (parsed.search || parsed.hash) {
-    configError('url', `The Pusher URL ${shown} must have no query string or fragment. ${shape}`);
+    configError('url', `The Pusher URL ${where} must have no query string or fragment. ${shape}`);
   }
   const result: PusherUrlOptions = {
     appId: decodeSafe(match[1]!),

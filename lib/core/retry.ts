@@ -1,4 +1,5 @@
 import { PusherConfigurationError } from './pusher.errors.js';
+import { describeOptionValue } from './redaction.js';
 import type { RetryOptions } from './pusher.options.js';
 
 /** {@link RetryOptions} with every default filled in; `attempts` 1 means no retry. */
@@ -38,7 +39,7 @@ export function resolveRetryPolicy(retry: RetryOptions | false | undefined): Ret
   const maxDelayMs = retry.maxDelayMs ?? Math.max(DEFAULT_RETRY_POLICY.maxDelayMs, minDelayMs);
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new PusherConfigurationError(
-      `retry.attempts must be an integer of at least 1 (1 disables retries); got ${String(attempts)}.`,
+      `retry.attempts must be an integer of at least 1 (1 disables retries); got ${describeOptionValue(attempts)}.`,
       'retry',
     );
   }
@@ -48,7 +49,7 @@ export function resolveRetryPolicy(retry: RetryOptions | false | undefined): Ret
   ] as const) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new PusherConfigurationError(
-        `retry.${name} must be a finite number of milliseconds >= 0; got ${String(value)}.`,
+        `retry.${name} must be a finite number of milliseconds >= 0; got ${describeOptionValue(value)}.`,
         'retry',
       );
     }

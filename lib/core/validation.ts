@@ -6,10 +6,17 @@ import { isProtocolQueryField } from './signing.js';
  * `value` the offending value (shortened) and `limit` the bound; callers run them before anything is sent.
  */
 
-/** Every official library and soketi allow 200 (Pusher's docs say 164). */
+/*
+ * Name lengths are counted in characters, as Pusher's documentation states them ("≤ 200 characters"): Unicode code
+ * points, so that an emoji is one character, not the two UTF-16 units JavaScript's `length` counts. Channel names
+ * and user ids are ASCII only, where every unit agrees; event names may hold any character.
+ */
+
+/** Every official library and soketi allow 200 characters (Pusher's docs say 164). */
 export const MAX_CHANNEL_NAME_LENGTH = 200;
 export const MAX_CHANNELS_PER_TRIGGER = 100;
 export const MAX_BATCH_SIZE = 10;
+/** Characters (code points), as Pusher's HTTP API reference counts them. */
 export const MAX_EVENT_NAME_LENGTH = 200;
 /** Pusher's shared clusters; dedicated clusters and soketi allow more (`maxPayloadBytes`). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 10240;
@@ -26,18 +33,44 @@ export const PRIVATE_CHANNEL_PREFIX = 'private-';
 const CHANNEL_CHARSET = /^[A-Za-z0-9_\-=@,.;]+$/;
 const CHANNEL_CHARSET_TEXT = 'A-Z a-z 0-9 _ - = @ , . ;';
 /** Full match only: `1.1:`, `:1.1` or `1.1\n:` would let a caller smuggle a colon into a signed string. */
-const SOCKET_ID = /^\d+\.\d+$/;
+/**
+ * The protocol bounds neither number of a socket id, so the bound is derived: each is an unsigned integer, and 20
+ * digits hold any unsigned 64-bit one (18446744073709551615). Servers issue far less (soketi: two random integers up
+ * to 10^10, 11 digits each; Pusher's docs show "1234.1234"). Two 20-digit numbers and the dot: 41 characters, so a
+ * 60 KB "socket id" is refused before it is signed or sent.
+ */
+export const MAX_SOCKET_ID_DIGITS = 20;
+export const MAX_SOCKET_ID_LENGTH = 2 * MAX_SOCKET_ID_DIGITS + 1;
+const SOCKET_ID = new RegExp(`^\\d{1,${MAX_SOCKET_ID_DIGITS}}\\.\\d{1,${MAX_SOCKET_ID_DIGITS}}$`);
 const RESERVED_EVENT_PREFIXES = ['pusher:', 'pusher_internal:'];
 
 export const TRIGGER_INFO_ATTRIBUTES: readonly string[] = ['user_count', 'subscription_count'];
 export const CHANNEL_INFO_ATTRIBUTES: readonly string[] = ['user_count', 'subscription_count', 'cache'];
 export const CHANNELS_INFO_ATTRIBUTES: readonly string[] = ['user_count'];
 
+/**
+ * Length in characters (Unicode code points; a lone surrogate counts as one), the unit of every name limit here.
+ * Strings of at most `limit` UTF-16 units cannot hold more characters, so the common case costs one comparison.
+ */
+export function characterLength(text: string, limit: number): number {
+  if (text.length <= limit) return text.length;
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
 /** Shows a caller's value in a message without flooding it (names can be long, data can be huge). */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') {
     const shown = value.length > 60 ? value.slice(0, 60) + '…' : value;
-    return JSON.stringify(shown) + (value.length > 60 ? ` (${value.length} characters)` : '');
+    return JSON.stringify(shown) + (value.length > 60 ? ` (${characterLength(value, 0)} characters)` : '');
   }
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
@@ -61,9 +94,10 @@ export function validateChannelName(channel: unknown): asserts channel is string
   if (typeof channel !== 'string' || channel.length === 0) {
     fail(`Channel name must be a non-empty string, got ${describeValue(channel)}.`, 'channel-name-required', channel);
   }
-  if (channel.length > MAX_CHANNEL_NAME_LENGTH) {
+  const channelLength = characterLength(channel, MAX_CHANNEL_NAME_LENGTH);
+  if (channelLength > MAX_CHANNEL_NAME_LENGTH) {
     fail(
-      `Channel name ${describeValue(channel)} is ${channel.length} characters long; the limit is ${MAX_CHANNEL_NAME_LENGTH}. Use a shorter name.`,
+      `Channel name ${describeValue(channel)} is ${channelLength} characters long; the limit is ${MAX_CHANNEL_NAME_LENGTH}. Use a shorter name.`,
       'channel-name-length',
       channel,
       MAX_CHANNEL_NAME_LENGTH,
@@ -161,9 +195,10 @@ export function validateEventName(event: unknown): asserts event is string {
   if (typeof event !== 'string' || event.length === 0) {
     fail(`Event name must be a non-empty string, got ${describeValue(event)}.`, 'event-name-required', event);
   }
-  if (event.length > MAX_EVENT_NAME_LENGTH) {
+  const eventLength = characterLength(event, MAX_EVENT_NAME_LENGTH);
+  if (eventLength > MAX_EVENT_NAME_LENGTH) {
     fail(
-      `Event name ${describeValue(event)} is ${event.length} characters long; the limit is ${MAX_EVENT_NAME_LENGTH}. Use a shorter name.`,
+      `Event name ${describeValue(event)} is ${eventLength} characters long; the limit is ${MAX_EVENT_NAME_LENGTH}. Use a shorter name.`,
       'event-name-length',
       event,
       MAX_EVENT_NAME_LENGTH,
@@ -222,14 +257,23 @@ export function validatePayloadSize(data: string, maxPayloadBytes: number): void
   }
 }
 
-/** socket_id: digits, a dot, digits; nothing else. */
+/** socket_id: digits, a dot, digits; nothing else; at most {@link MAX_SOCKET_ID_LENGTH} characters. */
 export function validateSocketId(socketId: unknown): asserts socketId is string {
+  const socketIdLength = typeof socketId === 'string' ? characterLength(socketId, MAX_SOCKET_ID_LENGTH) : 0;
+  if (socketIdLength > MAX_SOCKET_ID_LENGTH) {
+    fail(
+      `Socket id ${describeValue(socketId)} is ${socketIdLength} characters long; a socket id is two numbers of at most ${MAX_SOCKET_ID_DIGITS} digits joined by a dot (at most ${MAX_SOCKET_ID_LENGTH} characters). Pass the socket_id pusher-js sent.`,
+      'socket-id-length',
+      socketId,
+      MAX_SOCKET_ID_LENGTH,
+    );
+  }
   if (typeof socketId !== 'string' || !SOCKET_ID.test(socketId)) {
     fail(
-      `Socket id ${describeValue(socketId)} is not of the form "1234.5678" (digits, a dot, digits); pass the socket_id pusher-js sent.`,
+      `Socket id ${describeValue(socketId)} is not of the form "1234.5678" (digits, a dot, digits, at most ${MAX_SOCKET_ID_DIGITS} digits each); pass the socket_id pusher-js sent.`,
       'socket-id',
       socketId,
-      '^\\d+\\.\\d+$',
+      SOCKET_ID.source,
     );
   }
 }
@@ -239,9 +283,10 @@ export function validateUserId(userId: unknown, rulePrefix = 'user-id'): asserts
   if (typeof userId !== 'string' || userId.length === 0) {
     fail(`User id must be a non-empty string, got ${describeValue(userId)}.`, `${rulePrefix}-required`, userId);
   }
-  if (userId.length > MAX_USER_ID_LENGTH) {
+  const userIdLength = characterLength(userId, MAX_USER_ID_LENGTH);
+  if (userIdLength > MAX_USER_ID_LENGTH) {
     fail(
-      `User id ${describeValue(userId)} is ${userId.length} characters long; the limit is ${MAX_USER_ID_LENGTH}.`,
+      `User id ${describeValue(userId)} is ${userIdLength} characters long; the limit is ${MAX_USER_ID_LENGTH}.`,
       `${rulePrefix}-length`,
       userId,
       MAX_USER_ID_LENGTH,

@@ -18,6 +18,7 @@ interface Stats {
 }
 
 let server: ChildProcess;
+let serverClosed: Promise<void>;
 let port: number;
 
 function ask<T>(message: object, replyType: string): Promise<T> {
@@ -59,15 +60,14 @@ function post(path: string, body: string): Promise<{ status: number; text: strin
 
 beforeAll(async () => {
   server = fork(resolve('bench/fake-pusher-server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // 'close', not 'exit': only then are the IPC channel and the process handle released, so the jest worker can exit.
+  serverClosed = new Promise((done) => server.once('close', () => done()));
   port = (await ask<{ port: number }>({ type: 'noop' }, 'listening')).port;
 });
 
 afterAll(async () => {
-  if (server.exitCode === null) {
-    const exited = new Promise((done) => server.once('exit', done));
-    server.send({ type: 'close' });
-    await exited;
-  }
+  if (server.exitCode === null && server.signalCode === null) server.send({ type: 'close' });
+  await serverClosed;
 });
 
 describe('bench fake Pusher server', () => {

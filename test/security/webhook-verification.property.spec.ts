@@ -140,20 +140,20 @@ describe('core webhook verification under hostile input (fast-check)', () => {
         expect(webhookOracle(c)).toBe('accept');
         checkCase(c, form);
       }),
-      { numRuns: 400 },
+      { numRuns: 200 },
     );
   });
 
   it('refuses a signed body after any byte flip, insertion, deletion, append or truncation', () => {
-    fc.assert(fc.property(mutatedWebhookArb, bodyFormArb, checkCase), { numRuns: 1500 });
+    fc.assert(fc.property(mutatedWebhookArb, bodyFormArb, checkCase), { numRuns: 500 });
   });
 
   it('refuses the same JSON re-serialized (whitespace, key order, escapes, BOM) under the original signature', () => {
-    fc.assert(fc.property(reserializedWebhookArb, bodyFormArb, checkCase), { numRuns: 600 });
+    fc.assert(fc.property(reserializedWebhookArb, bodyFormArb, checkCase), { numRuns: 300 });
   });
 
   it('refuses non-JSON and wrong-shape bodies even when they are signed correctly', () => {
-    fc.assert(fc.property(signedGarbageArb, bodyFormArb, checkCase), { numRuns: 700 });
+    fc.assert(fc.property(signedGarbageArb, bodyFormArb, checkCase), { numRuns: 300 });
   });
 
   it('accepts only the exact MAC: wrong length, non-hex, truncated, padded, base64, arrays, empty, absent signatures', () => {
@@ -164,7 +164,7 @@ describe('core webhook verification under hostile input (fast-check)', () => {
         ({ body, label, signature }, form) =>
           checkCase({ label: `signature: ${label}`, body, key: HOSTILE_APP.key, signature }, form),
       ),
-      { numRuns: 1500 },
+      { numRuns: 500 },
     );
   });
 
@@ -173,7 +173,7 @@ describe('core webhook verification under hostile input (fast-check)', () => {
       fc.property(webhookBodyArb, keyVariantArb, bodyFormArb, (body, { label, key }, form) =>
         checkCase({ label: `key: ${label}`, body, key, signature: hmacHex(HOSTILE_APP.secret, body) }, form),
       ),
-      { numRuns: 800 },
+      { numRuns: 400 },
     );
   });
 
@@ -197,7 +197,7 @@ describe('core webhook verification under hostile input (fast-check)', () => {
         bodyFormArb,
         checkCase,
       ),
-      { numRuns: 800 },
+      { numRuns: 400 },
     );
   });
 
@@ -205,7 +205,8 @@ describe('core webhook verification under hostile input (fast-check)', () => {
     fc.assert(
       fc.property(
         webhookPayloadArb,
-        fc.integer({ min: 1, max: 6 }),
+        // Whole megabytes: 1, the middle and 6 are enough sizes for a check that reads every byte once.
+        fc.constantFrom(1, 3, 6),
         fc.nat(),
         fc.integer({ min: 0, max: 7 }),
         (payload, megabytes, at, bit) => {
@@ -220,7 +221,7 @@ describe('core webhook verification under hostile input (fast-check)', () => {
           checkCase({ label: `${megabytes} MB of "{" signed`, body: junk, key: HOSTILE_APP.key, signature: hmacHex(HOSTILE_APP.secret, junk) }, 'buffer');
         },
       ),
-      { numRuns: 6 },
+      { numRuns: 3 },
     );
   });
 

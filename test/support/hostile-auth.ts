@@ -1,7 +1,8 @@
 /**
  * Generators of hostile `socket_id` and `channel_name` values for the property-based security specs (issue 6).
  *
- * The rules (pusher-protocol.md, "Limits"): a socket id is `^\d+\.\d+$` with ASCII digits only (JavaScript's `\d`
+ * The rules (pusher-protocol.md, "Limits"): a socket id is `^\d+\.\d+$` with ASCII digits only, each number at most
+ * 20 digits (the bound lib/core/validation.ts derives: any unsigned 64-bit integer) (JavaScript's `\d`
  * never matches other scripts' digits, and its `$` never matches before a trailing newline); a channel name is 1 to
  * 200 characters of `[A-Za-z0-9_\-=@,.;]`. Anything else must be refused before anything is signed: a colon in a
  * socket id would let a caller forge a presence signature (`1.1:presence-room:{"user_id":"admin"}` signed as a
@@ -9,7 +10,7 @@
  */
 import fc from 'fast-check';
 
-export const SOCKET_ID_RULE = /^\d+\.\d+$/;
+export const SOCKET_ID_RULE = /^\d{1,20}\.\d{1,20}$/;
 export const CHANNEL_NAME_RULE = /^[A-Za-z0-9_\-=@,.;]+$/;
 export const MAX_CHANNEL_NAME_LENGTH = 200;
 
@@ -19,7 +20,7 @@ export const isValidChannelName = (s: unknown): s is string =>
 
 /** Socket ids the way Pusher and soketi make them: two runs of ASCII digits. */
 export const validSocketIdArb: fc.Arbitrary<string> = fc
-  .tuple(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 20n }))
+  .tuple(fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }))
   .map(([a, b]) => `${a}.${b}`);
 
 /** Decimal digits zero of other scripts; `\d` must not match any of them. */
@@ -112,6 +113,13 @@ export const hostileSocketIdArb: fc.Arbitrary<string> = fc
     { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom('0', '1', '9', '.', ':', '\n', ' ', '١', '１', '-', 'e'), maxLength: 12 }) },
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 10 }) },
+    // Well-shaped but too long: 21 to 60 digits on either side.
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.stringMatching(/^[0-9]{21,60}$/), validSocketIdArb, fc.boolean())
+        .map(([long, id, first]) => (first ? `${long}.${id.split('.')[1]}` : `${id.split('.')[0]}.${long}`)),
+    },
     {
       weight: 1,
       arbitrary: fc

@@ -37,9 +37,13 @@ export function rawPost(port: number, request: RawRequest): Promise<RawResponse>
 
     let settled = false;
     let response: { status: number; chunks: Buffer[] } | undefined;
-    const finish = (error?: Error) => {
+    let requestError: Error | undefined;
+    const finish = (error: Error | undefined = requestError) => {
       if (settled) return;
       settled = true;
+      // The answer is complete: stop sending whatever is left of a body the server refused early (413), or the
+      // connection, and the server's handle with it, stays open for as long as the server keeps not reading it.
+      req.destroy();
       resolve({
         status: response?.status ?? 0,
         body: response ? Buffer.concat(response.chunks).toString('utf8') : '',
@@ -59,12 +63,17 @@ export function rawPost(port: number, request: RawRequest): Promise<RawResponse>
       response = { status: res.statusCode ?? 0, chunks: [] };
       res.on('data', (chunk: Buffer) => response!.chunks.push(chunk));
       res.on('end', () => finish());
-      res.on('error', (error) => finish(error));
+      res.on('error', (error) => finish(requestError ?? error));
       res.on('close', () => finish());
     });
     req.on('error', (error) => {
-      // An early answer followed by a reset: give the response a moment to be parsed.
-      setTimeout(() => finish(error), response ? 50 : 0);
+      // An early answer (413, 431) followed by a reset while the body was still being written: the response's own
+      // 'end' or 'close' (which always follows once its socket is gone) reports it, error included.
+      requestError = error;
+    });
+    // Without any answer the request's own 'close' (after its 'error', if any) ends it.
+    req.on('close', () => {
+      if (!response) finish();
     });
     req.setTimeout(20_000, () => req.destroy(new Error('client timeout')));
     if (request.chunked) {

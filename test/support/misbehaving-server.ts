@@ -3,6 +3,7 @@
  * transports, plus a tiny forward proxy. Everything listens on 127.0.0.1, port 0.
  */
 import http from 'node:http';
+import zlib from 'node:zlib';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import vm from 'node:vm';
@@ -23,7 +24,9 @@ export type Behaviour =
   /** A 2xx answer whose body is not JSON. */
   | { kind: 'invalid-json' }
   /** A 200 answer of `bytes` bytes, with or without a content-length header. */
-  | { kind: 'oversized'; bytes?: number; chunked?: boolean };
+  | { kind: 'oversized'; bytes?: number; chunked?: boolean }
+  /** A 200 gzip answer (`content-encoding: gzip`, honest `content-length`) of 64 KiB that expands to 64 MiB of zeros. */
+  | { kind: 'gzip-bomb' };
 
 /** What the server saw of one request. */
 export interface RecordedRequest {
@@ -139,6 +142,13 @@ function behave(behaviour: Behaviour, req: http.IncomingMessage, res: http.Serve
       res.end(body);
       return;
     }
+    case 'gzip-bomb': {
+      const body = gzipBomb();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+      res.on('error', () => undefined);
+      res.end(body);
+      return;
+    }
     case 'oversized': {
       const bytes = behaviour.bytes ?? 2 * 1024 * 1024;
       const chunk = Buffer.alloc(64 * 1024, 'a');
@@ -162,6 +172,14 @@ function behave(behaviour: Behaviour, req: http.IncomingMessage, res: http.Serve
       return;
     }
   }
+}
+
+/** Compressed once per process: 64 MiB of zeros, 64 times the transports' 1 MiB cap, in about 64 KiB. */
+let bomb: Buffer | undefined;
+export const GZIP_BOMB_DECODED_BYTES = 64 * 1024 * 1024;
+function gzipBomb(): Buffer {
+  bomb ??= zlib.gzipSync(Buffer.alloc(GZIP_BOMB_DECODED_BYTES), { level: 9 });
+  return bomb;
 }
 
 async function closeServer(server: net.Server, sockets: Set<net.Socket>): Promise<void> {

@@ -15,7 +15,8 @@ export interface FetchTransportOptions {
 
 /**
  * A transport over the WHATWG `fetch` (global by default). Redirects are not followed (the signed query must not
- * travel to another host); the body is read in full under the request's signal and refused over 1 MiB (`ENETWORK`).
+ * travel to another host); the body is read under the request's signal and refused once more than 1 MiB of it, decoded, has arrived
+ * (`ENETWORK`; a compressed answer is counted after decompression).
  * Connection pooling is the fetch implementation's business; `close()` only stops new requests.
  * @example new Pusher({ appId, key, secret, cluster: 'eu', transport: new FetchTransport() })
  */
@@ -69,6 +70,12 @@ export class FetchTransport implements HttpTransport {
 const oversized = (): HttpTransportError =>
   new HttpTransportError(`the response body exceeds ${MAX_RESPONSE_BYTES} bytes`, 'ENETWORK', true);
 
+/**
+ * Reads the body chunk by chunk and gives up as soon as more than {@link MAX_RESPONSE_BYTES} have arrived. fetch
+ * decompresses (it asks for gzip, deflate and br itself), so `content-length` counts compressed bytes and says
+ * nothing about what a body expands to: only the decoded bytes, counted while reading, bound the memory (a 255 KiB
+ * gzip answer can expand to 256 MiB).
+ */
 async function readBounded(response: Response): Promise<string> {
   const declared = response.headers.get('content-length');
   if (declared !== null && Number(declared) > MAX_RESPONSE_BYTES) {
@@ -77,8 +84,6 @@ async function readBounded(response: Response): Promise<string> {
   }
   const stream = response.body;
   if (stream === null) return '';
-  if (declared !== null) return response.text();
-  // No length announced (chunked): count while reading.
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let text = '';

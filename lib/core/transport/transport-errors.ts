@@ -1,3 +1,4 @@
+import { scrub } from '../redaction.js';
 import { HttpTransportError, TimeoutReason } from './http-transport.js';
 
 /** Largest response body a shipped transport reads; Pusher's answers are a few hundred bytes. */
@@ -144,13 +145,4 @@ function nameOf(error: unknown): string {
 
 function isNamed(value: unknown, name: string): boolean {
   return value !== null && typeof value === 'object' && (value as { name?: unknown }).name === name;
-}
-
-/** Removes anything that looks like a query string or a signature from a low-level message. */
-export function scrub(text: string): string {
-  return text
-    .replace(/\?\S*/g, '?[query removed]')
-    .replace(/auth_signature=[^&\s"']*/gi, '[signature redacted]')
-    .replace(/\b[0-9a-f]{64}\b/gi, '[redacted]')
-    .slice(0, 300);
 }

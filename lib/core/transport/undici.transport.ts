@@ -2,6 +2,7 @@ import type { Agent, Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { DEFAULT_MAX_CONNECTIONS } from '../pusher.config.js';
 import { PusherConfigurationError } from '../pusher.errors.js';
+import { describeOptionValue } from '../redaction.js';
 import {
   HttpTransportError,
   type HttpTransport,
@@ -72,14 +73,14 @@ export class UndiciTransport implements HttpTransport {
     const connections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (!Number.isInteger(connections) || connections < 1) {
       throw new PusherConfigurationError(
-        `maxConnections must be an integer of at least 1; got ${String(connections)}.`,
+        `maxConnections must be an integer of at least 1; got ${describeOptionValue(connections)}.`,
         'maxConnections',
       );
     }
     const keepAliveTimeout = options.keepAliveTimeoutMs;
     if (keepAliveTimeout !== undefined && (!Number.isFinite(keepAliveTimeout) || keepAliveTimeout <= 0)) {
       throw new PusherConfigurationError(
-        `keepAliveTimeoutMs must be a positive number of milliseconds; got ${String(keepAliveTimeout)}.`,
+        `keepAliveTimeoutMs must be a positive number of milliseconds; got ${describeOptionValue(keepAliveTimeout)}.`,
         'keepAliveTimeoutMs',
       );
     }

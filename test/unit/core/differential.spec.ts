@@ -26,7 +26,8 @@ const CHANNEL_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 
 const nameChars = (min: number, max: number) =>
   fc.array(fc.constantFrom(...CHANNEL_CHARS), { minLength: min, maxLength: max }).map((chars) => chars.join(''));
-const socketId = fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 0n, max: 10n ** 20n })).map(([a, b]) => `${a}.${b}`);
+// Up to 20 digits each, the bound the core allows (any unsigned 64-bit integer).
+const socketId = fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 20n - 1n })).map(([a, b]) => `${a}.${b}`);
 const privateChannel = fc.tuple(fc.constantFrom('private-', 'private-encrypted-'), nameChars(1, 150)).map(([p, n]) => p + n);
 const presenceChannel = nameChars(1, 150).map((n) => 'presence-' + n);
 const publicChannel = nameChars(1, 200).filter((n) => !n.startsWith('private-encrypted-'));

@@ -1,7 +1,8 @@
 /**
- * Fault injection: every misbehaviour of the API server ends in the documented, typed PusherRequestError within
- * `timeout` plus a small margin, nothing is left unhandled, and the client keeps working afterwards. Both shipped
- * transports run against the same server.
+ * Fault injection: every misbehaviour of the API server ends in the documented, typed PusherRequestError (a stall by
+ * the client's own deadline, everything else by what the server did), nothing is left unhandled, and the client keeps
+ * working afterwards. Both shipped transports run against the same server. No assertion reads the wall clock against
+ * an upper bound: on a busy machine a local answer can take any time, so what ended a call is judged by its code.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PusherHttpClient, type PusherHttpClientConfig } from '../../../lib/core/pusher-http-client.js';
@@ -18,10 +19,10 @@ import {
   type MisbehavingServer,
 } from '../../support/misbehaving-server.js';
 
-// Generous enough for a local answer on a busy 2-core CI machine (other suites run in parallel), small enough to
-// keep the stall cases quick.
-const TIMEOUT = 1000;
-const MARGIN = 1000;
+// The deadline of every client here: the stall cases wait for it, and every answer that is not a stall must come
+// well before it even with both cores busy (other suites and other work run in parallel).
+const TIMEOUT = 2500;
+const TIMED_OUT = new RegExp(`no complete answer within ${TIMEOUT} ms`);
 
 // A fresh server per test: a request a timed-out test left behind can neither be counted nor consume the next
 // test's queued behaviour.
@@ -41,13 +42,12 @@ afterAll(() => {
   expect(rejections.seen).toEqual([]);
 });
 
-async function outcome(promise: Promise<unknown>): Promise<{ error: PusherRequestError; elapsed: number }> {
-  const started = Date.now();
+async function outcome(promise: Promise<unknown>): Promise<{ error: PusherRequestError }> {
   try {
     await promise;
   } catch (error) {
     if (!(error instanceof PusherRequestError)) throw error;
-    return { error, elapsed: Date.now() - started };
+    return { error };
   }
   throw new Error('expected a PusherRequestError');
 }
@@ -104,58 +104,61 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
     ['400 JSON', { kind: 'respond', status: 400, body: '{"error":"Bad channel name","code":400}' }, { status: 400 }],
   ];
 
-  it.each(faults)('%s ends in the typed error within timeout + margin, and the client keeps working', async (_fault, behaviour, expected) => {
+  it.each(faults)('%s ends in the typed error (a stall by the deadline), and the client keeps working', async (_fault, behaviour, expected) => {
     server.queue(behaviour);
-    const { error, elapsed } = await outcome(client.request('POST', '/events', { body: '{"name":"e"}' }));
+    const { error } = await outcome(client.request('POST', '/events', { body: '{"name":"e"}' }));
     expect(error.status).toBe(expected.status);
     expect(error.code).toBe(expected.code);
     expect(error.method).toBe('POST');
     expect(error.path).toBe('/apps/1/events');
-    expect(elapsed).toBeLessThan(TIMEOUT + MARGIN);
+    // Only the stalls end by the deadline; the rest end by what the server did, not by waiting it out.
+    if (expected.code === 'ETIMEDOUT') expect(error.message).toMatch(TIMED_OUT);
+    else expect(error.message).not.toMatch(TIMED_OUT);
     await expect(client.request('POST', '/events', { body: '{}' })).resolves.toEqual({});
   });
 
-  it('connection refused ends in ECONNREFUSED within timeout + margin', async () => {
+  it('connection refused ends in ECONNREFUSED, not by the deadline', async () => {
     const port = await closedPort();
     const refused = make({ origin: `http://127.0.0.1:${port}` });
-    const { error, elapsed } = await outcome(refused.request('POST', '/events', { body: '{}' }));
+    const { error } = await outcome(refused.request('POST', '/events', { body: '{}' }));
     expect(error.code).toBe('ECONNREFUSED');
-    expect(elapsed).toBeLessThan(TIMEOUT + MARGIN);
     await refused.close();
   });
 
-  it('connection refused is retried (nothing was sent) and still ends in time', async () => {
+  it('connection refused is retried (nothing was sent) and ends in ECONNREFUSED, not by the deadline', async () => {
     const port = await closedPort();
     const logger = capturingLogger();
     const refused = make({ origin: `http://127.0.0.1:${port}`, retry: { minDelayMs: 10, maxDelayMs: 20 }, logger });
-    const { error, elapsed } = await outcome(refused.request('POST', '/events', { body: '{}' }));
+    const { error } = await outcome(refused.request('POST', '/events', { body: '{}' }));
     expect(error.code).toBe('ECONNREFUSED');
     expect(error.message).toMatch(/after 3 attempts/);
     expect(logger.lines.filter((line) => line.startsWith('warn'))).toHaveLength(2);
-    expect(elapsed).toBeLessThan(TIMEOUT + MARGIN);
     await refused.close();
   });
 
-  it('many faults at once all settle, typed, and the client keeps working', async () => {
-    const kinds: Behaviour[] = [
-      { kind: 'no-headers' },
-      { kind: 'stall-body' },
-      { kind: 'reset-mid-response' },
-      { kind: 'respond', status: 500 },
-      { kind: 'invalid-json' },
-      { kind: 'respond' },
+  it('many faults at once all settle, each typed as its own fault, and the client keeps working', async () => {
+    const kinds: Array<[Behaviour, { status: number; code?: string } | 'fulfilled']> = [
+      [{ kind: 'no-headers' }, { status: 0, code: 'ETIMEDOUT' }],
+      [{ kind: 'stall-body' }, { status: 0, code: 'ETIMEDOUT' }],
+      [{ kind: 'reset-mid-response' }, { status: 0, code: 'ECONNRESET' }],
+      [{ kind: 'respond', status: 500 }, { status: 500 }],
+      [{ kind: 'invalid-json' }, { status: 200, code: 'EINVALIDRESPONSE' }],
+      [{ kind: 'respond' }, 'fulfilled'],
     ];
-    server.setFallback((request) => kinds[Number(new URLSearchParams(request.url.split('?')[1]).get('n')) % kinds.length]!);
+    const kindOf = (n: number) => kinds[n % kinds.length]!;
+    server.setFallback((request) => kindOf(Number(new URLSearchParams(request.url.split('?')[1]).get('n')))[0]);
     try {
-      const started = Date.now();
       const settled = await Promise.allSettled(
         Array.from({ length: 60 }, (_, n) => client.request('POST', '/events', { body: '{}', params: { n: String(n) } })),
       );
-      expect(Date.now() - started).toBeLessThan(TIMEOUT + MARGIN + 500);
-      for (const result of settled) {
-        if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(PusherRequestError);
-      }
-      expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+      const outcomes = settled.map((result) =>
+        result.status === 'fulfilled'
+          ? 'fulfilled'
+          : result.reason instanceof PusherRequestError
+            ? { status: result.reason.status, code: result.reason.code }
+            : `not a PusherRequestError: ${String(result.reason)}`,
+      );
+      expect(outcomes).toEqual(settled.map((_, n) => kindOf(n)[1]));
     } finally {
       server.setFallback({ kind: 'respond' });
     }
@@ -181,7 +184,8 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
       const { error } = await outcome(retrying.request('POST', '/events', { body: '{}' }));
       expect(error.status).toBe(429);
       expect(server.requests).toHaveLength(1);
-      expect(Date.now() - started).toBeLessThan(100 + 1000);
+      // Refused at once rather than after waiting: sooner than the 5000 ms deadline a wait would have run into.
+      expect(Date.now() - started).toBeLessThan(5000);
       await retrying.close();
     });
 
@@ -247,13 +251,13 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
       await Promise.all([plain.close(), optedIn.close()]);
     });
 
-    it('never retries past the deadline: a stalled answer ends in ETIMEDOUT within timeout + margin', async () => {
+    it('never retries past the deadline: a stalled answer ends in ETIMEDOUT by the deadline, sent once', async () => {
       server.clearRequests();
       server.queue({ kind: 'no-headers' });
       const eager = make({ retry: { attempts: 5, minDelayMs: 1, maxDelayMs: 2, retryTimeouts: true } });
-      const { error, elapsed } = await outcome(eager.request('POST', '/events', { body: '{}' }));
+      const { error } = await outcome(eager.request('POST', '/events', { body: '{}' }));
       expect(error.code).toBe('ETIMEDOUT');
-      expect(elapsed).toBeLessThan(TIMEOUT + MARGIN);
+      expect(error.message).toMatch(TIMED_OUT);
       expect(server.requests).toHaveLength(1);
       await eager.close();
     });

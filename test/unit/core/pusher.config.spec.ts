@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { parsePusherUrl, resolvePusherConfig } from '../../../lib/core/pusher.config.js';
 import { PusherConfigurationError } from '../../../lib/core/pusher.errors.js';
-import type { PusherOptions } from '../../../lib/core/pusher.options.js';
+import { inspect } from 'node:util';
+import { Pusher } from '../../../lib/core/pusher.js';
+import type { PusherOptions, RetryOptions } from '../../../lib/core/pusher.options.js';
 
 const base: PusherOptions = { appId: '3', key: 'app-key', secret: 'very-secret-value' };
 
@@ -144,5 +146,75 @@ describe('parsePusherUrl', () => {
     const error = configErrorOf(() => parsePusherUrl(url));
     expect(error.option).toBe('url');
     expect(error.message).not.toContain('sup3rs3cret');
+  });
+});
+
+describe('configuration errors never carry the secret (issue 11)', () => {
+  const SECRET = 'Sup3rS3cretValue-do-not-leak';
+  const PUSHER_URL = `https://app-key:${SECRET}@api-eu.pusher.com/apps/3`;
+  const good: PusherOptions = { appId: '3', key: 'app-key', secret: SECRET };
+
+  /** Message, stack, every own property (enumerable or not), its JSON and its inspection. */
+  function everythingIn(error: PusherConfigurationError): string {
+    const properties = Object.getOwnPropertyNames(error).map((name) => `${name}=${String((error as unknown as Record<string, unknown>)[name])}`);
+    return [error.message, error.stack ?? '', String(error), JSON.stringify(error), inspect(error, { showHidden: true, depth: 4 }), ...properties].join('\n');
+  }
+
+  it.each<[string, Partial<Record<keyof PusherOptions, unknown>>, string]>([
+    ['host set to the PUSHER_URL', { host: PUSHER_URL }, 'host'],
+    ['host set to KEY:SECRET@host', { host: `app-key:${SECRET}@api-eu.pusher.com` }, 'host'],
+    ['host set to the secret', { host: `${SECRET}/x` }, 'host'],
+    ['cluster set to the PUSHER_URL', { cluster: PUSHER_URL }, 'cluster'],
+    ['cluster set to the secret with a space', { cluster: `${SECRET} ` }, 'cluster'],
+    ['appId set to the PUSHER_URL', { appId: PUSHER_URL }, 'appId'],
+    ['appId set to key:secret', { appId: `app-key:${SECRET}` }, 'appId'],
+    ['key set to "key:secret"', { key: `app-key:${SECRET}` }, 'key'],
+    ['timeout given the secret', { timeout: SECRET }, 'timeout'],
+    ['port given the secret', { port: SECRET }, 'port'],
+    ['useTLS given the secret', { useTLS: SECRET }, 'useTLS'],
+    ['maxPayloadBytes given the secret', { maxPayloadBytes: SECRET }, 'maxPayloadBytes'],
+    ['maxConnections given the secret', { maxConnections: SECRET }, 'maxConnections'],
+    ['webhookMaxAgeMs given the secret', { webhookMaxAgeMs: SECRET }, 'webhookMaxAgeMs'],
+    ['retry given the secret', { retry: SECRET }, 'retry'],
+    ['batching given the secret', { batching: SECRET }, 'batching'],
+    ['batching.maxBatchSize given the secret', { batching: { maxBatchSize: SECRET } }, 'batching.maxBatchSize'],
+  ])('%s: names the option, never shows the secret', (_label, change, option) => {
+    const error = configErrorOf(() => resolvePusherConfig({ ...good, ...change } as PusherOptions));
+    expect(error.option).toBe(option);
+    expect(error.message).toContain(`"${option.split('.')[0]}`);
+    expect(everythingIn(error)).not.toContain(SECRET);
+  });
+
+  it.each<[string, Partial<Record<keyof RetryOptions, unknown>>]>([
+    ['retry.attempts', { attempts: SECRET }],
+    ['retry.minDelayMs', { minDelayMs: SECRET }],
+    ['retry.maxDelayMs', { maxDelayMs: SECRET }],
+  ])('new Pusher() with %s given the secret: never shows it', (_label, retry) => {
+    const error = configErrorOf(() => new Pusher({ ...good, retry: retry as RetryOptions }));
+    expect(error.option).toBe('retry');
+    expect(everythingIn(error)).not.toContain(SECRET);
+  });
+
+  it('masks a credential-bearing value even when it holds another secret than options.secret', () => {
+    // The secret of another app (or environment) is a secret all the same: URL userinfo is never shown.
+    const error = configErrorOf(() => resolvePusherConfig({ ...good, secret: 'other', host: PUSHER_URL }));
+    expect(everythingIn(error)).not.toContain(SECRET);
+  });
+
+  it.each([
+    ['KEY@SECRET@host (an @ where the colon belongs)', `https://app-key@${SECRET}@api-eu.pusher.com/apps/1`],
+    ['an invalid port', `https://app-key:${SECRET}@api-eu.pusher.com:99999/apps/1`],
+    ['SECRET only', `https://${SECRET}@api-eu.pusher.com/apps/1`],
+    ['the secret in the path', `https://app-key:${SECRET}@api-eu.pusher.com/${SECRET}/1`],
+    ['a scheme other than http(s)', `ftp://app-key:${SECRET}@api-eu.pusher.com/apps/1`],
+    ['a fragment', `https://app-key:${SECRET}@api-eu.pusher.com/apps/1#${SECRET}`],
+    ['a query string', `https://app-key:${SECRET}@api-eu.pusher.com/apps/1?secret=${SECRET}`],
+    ['percent-encoded credentials and a bad path', `https://app-key:${encodeURIComponent(SECRET + '@/')}@api-eu.pusher.com/nope`],
+  ])('fromUrl / parsePusherUrl with %s: never shows the secret', (_label, url) => {
+    for (const run of [() => parsePusherUrl(url), () => Pusher.fromUrl(url)]) {
+      const error = configErrorOf(run);
+      expect(error.option).toBe('url');
+      expect(everythingIn(error)).not.toContain(SECRET);
+    }
   });
 });

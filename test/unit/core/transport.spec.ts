@@ -10,10 +10,12 @@ import {
 import { UndiciTransport } from '../../../lib/core/transport/undici.transport.js';
 import {
   closedPort,
+  GZIP_BOMB_DECODED_BYTES,
   startMisbehavingServer,
   watchUnhandledRejections,
   type MisbehavingServer,
 } from '../../support/misbehaving-server.js';
+import { waitFor } from '../../support/wait.js';
 
 const BOUND_MS = 300;
 const MARGIN_MS = 1000;
@@ -200,6 +202,24 @@ describe.each(transports)('%s', (_name, make) => {
     expect(error.message).toMatch(/exceeds 1048576 bytes/);
   });
 
+  it('never holds more than 1 MiB of a compressed answer once decoded (a 64 KiB gzip body of 64 MiB)', async () => {
+    // fetch asks for gzip itself and decompresses; UndiciTransport asks for no encoding and hands the bytes over as
+    // sent. Either way what the caller gets (or what was read before refusing) stays within the cap.
+    server.queue({ kind: 'gzip-bomb' });
+    const request = timedRequest({}, 10_000);
+    try {
+      const response = await transport.request(request);
+      expect(Buffer.byteLength(response.body)).toBeLessThanOrEqual(1024 * 1024);
+      expect(transport).toBeInstanceOf(UndiciTransport);
+    } catch (error) {
+      expect(error).toBeInstanceOf(HttpTransportError);
+      expect((error as HttpTransportError).code).toBe('ENETWORK');
+      expect((error as HttpTransportError).message).toMatch(/exceeds 1048576 bytes/);
+    } finally {
+      request.done();
+    }
+  });
+
   it('reads a body just under the bound', async () => {
     server.queue({ kind: 'oversized', bytes: 1024 * 1024, chunked: true });
     const request = timedRequest({}, 5000);
@@ -379,10 +399,12 @@ describe('UndiciTransport pool', () => {
 
   it('lets a running request finish when closed gracefully', async () => {
     const transport = new UndiciTransport();
-    server.queue({ kind: 'respond', delayMs: 100, body: '{"late":true}' });
-    const request = timedRequest({}, 5000);
+    server.queue({ kind: 'respond', delayMs: 1000, body: '{"late":true}' });
+    const before = server.requests.length;
+    const request = timedRequest({}, 10_000);
     const pending = transport.request(request);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Close once the server holds the request (it answers a second later), not after a guessed pause.
+    await waitFor(() => server.requests.length > before, { description: 'the server to receive the request' });
     const closing = transport.close();
     const response = await pending;
     request.done();
@@ -419,6 +441,33 @@ describe('FetchTransport', () => {
     request.done();
     expect(response.body).toBe('{"ok":true}');
     expect(urls).toEqual([`${server.origin}/apps/1/events?auth_key=k&auth_signature=0123`]);
+  });
+
+  it('refuses a gzip bomb after reading at most the cap, decoded (the body is counted after decompression)', async () => {
+    // A real server sending 64 KiB of gzip that expands to 64 MiB: content-length (the compressed size) is under the
+    // cap, so only counting decoded bytes while reading stops it.
+    let decodedBytesRead = 0;
+    const counting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const counted = response.body!.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            decodedBytesRead += chunk.byteLength;
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+      return new Response(counted, { status: response.status, headers: response.headers });
+    };
+    server.queue({ kind: 'gzip-bomb' });
+    const transport = new FetchTransport({ fetch: counting });
+    const request = timedRequest({}, 10_000);
+    const { error } = await failure(transport, request);
+    expect(error.code).toBe('ENETWORK');
+    expect(error.message).toMatch(/exceeds 1048576 bytes/);
+    // Stopped at the first chunk past the cap, far from the 64 MiB the body expands to.
+    expect(decodedBytesRead).toBeGreaterThan(1024 * 1024);
+    expect(decodedBytesRead).toBeLessThan(GZIP_BOMB_DECODED_BYTES / 8);
   });
 
   it('does not follow redirects (the signed query must not travel elsewhere)', async () => {

@@ -30,6 +30,10 @@ const asyncCases: Array<[string, Call, string, (number | string)?]> = [
   ['batch item with a bad socket id', (p) => p.triggerBatch([{ channel: 'a', name: 'ev', data: 1, socketId: '1.1:' }]), 'socket-id'],
   ['event name empty', (p) => p.trigger('a', '', 1), 'event-name-required'],
   ['event name over 200 characters', (p) => p.trigger('a', 'e'.repeat(201), 1), 'event-name-length', 200],
+  ['event name of 201 emoji (characters, not UTF-16 units)', (p) => p.trigger('a', '😀'.repeat(201), 1), 'event-name-length', 200],
+  ['socket id over 41 characters (60 KB)', (p) => p.trigger('a', 'ev', 1, { socketId: `${'1'.repeat(30_000)}.${'2'.repeat(30_000)}` }), 'socket-id-length', 41],
+  ['socket id with 21 digits on one side', (p) => p.trigger('a', 'ev', 1, { socketId: `${'1'.repeat(21)}.1` }), 'socket-id'],
+  ['batch item with an overlong socket id', (p) => p.triggerBatch([{ channel: 'a', name: 'ev', data: 1, socketId: `1.${'2'.repeat(60)}` }]), 'socket-id-length', 41],
   ['event name in the pusher: namespace', (p) => p.trigger('a', 'pusher:subscribe', 1), 'event-name-reserved'],
   ['event name in the pusher_internal: namespace', (p) => p.trigger('a', 'pusher_internal:member_added', 1), 'event-name-reserved'],
   ['data over 10240 bytes', (p) => p.trigger('a', 'ev', 'x'.repeat(10241)), 'payload-size', 10240],
@@ -62,6 +66,8 @@ const asyncCases: Array<[string, Call, string, (number | string)?]> = [
 
 const syncCases: Array<[string, Call, string, (number | string)?]> = [
   ['authorizeChannel forged socket id', (p) => p.authorizeChannel('1.1:presence-a', 'private-a'), 'socket-id'],
+  ['authorizeChannel socket id of 60 KB', (p) => p.authorizeChannel(`${'9'.repeat(60_000)}.1`, 'private-a'), 'socket-id-length', 41],
+  ['authenticateUser socket id of 42 characters', (p) => p.authenticateUser(`${'1'.repeat(20)}.${'2'.repeat(21)}`, { id: 'a' }), 'socket-id-length', 41],
   ['authorizeChannel public channel', (p) => p.authorizeChannel('1.1', 'public-a'), 'auth-channel-type'],
   ['authorizeChannel bad channel name', (p) => p.authorizeChannel('1.1', 'private-a b'), 'channel-name-charset'],
   ['authorizeChannel presence without data', (p) => p.authorizeChannel('1.1', 'presence-a'), 'presence-data-required'],
@@ -126,7 +132,11 @@ describe('validation: the limits themselves are allowed', () => {
     await pusher.triggerBatch(batch(10));
     await pusher.trigger('#server-to-user-abc', 'ev', 1);
     await pusher.trigger('a-Z_0=9@,.;', 'pusherlike:ok', 1);
-    expect(transport.requests).toHaveLength(5);
+    // 200 characters of 2 UTF-16 units each: the limit counts characters, as Pusher's docs state it.
+    await pusher.trigger('a', '😀'.repeat(200), 1);
+    // The longest socket id: two 20-digit numbers (any unsigned 64-bit integer).
+    await pusher.trigger('a', 'ev', 1, { socketId: '18446744073709551615.18446744073709551615' });
+    expect(transport.requests).toHaveLength(7);
   });
 
   it('honours a raised maxPayloadBytes', async () => {

@@ -174,6 +174,8 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
     [{ channel_name: 'private-a' }, 'socket_id is required'],
     [{ socket_id: '1.1:presence-x', channel_name: 'private-a' }, 'socket_id is malformed'],
     [{ socket_id: 'abc', channel_name: 'private-a' }, 'socket_id is malformed'],
+    [{ socket_id: `${'1'.repeat(30_000)}.1`, channel_name: 'private-a' }, 'at most 41 characters'],
+    [{ socket_id: `${'1'.repeat(21)}.1`, channel_name: 'private-a' }, 'at most 20 digits each'],
     [{ socket_id: SOCKET }, 'channel_name is required'],
     [{ socket_id: SOCKET, channel_name: 'private-a b' }, 'channel_name is malformed'],
     [{ socket_id: SOCKET, channel_name: `private-${'x'.repeat(200)}` }, 'channel_name is malformed'],
