@@ -115,35 +115,35 @@ export class ChannelEncryption {
     try {
       parsed = JSON.parse(payload);
     } catch {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} is not JSON {"nonce","ciphertext"}.`,
-        'encrypted-payload',
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} is not JSON {"nonce","ciphertext"}.`,
+        rule: 'encrypted-payload',
+      });
     }
     const { nonce, ciphertext } = (parsed ?? {}) as Partial<Record<keyof EncryptedPayload, unknown>>;
     if (typeof nonce !== 'string' || typeof ciphertext !== 'string' || !STRICT_BASE64.test(nonce) || !STRICT_BASE64.test(ciphertext)) {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} needs base64 "nonce" and "ciphertext" fields.`,
-        'encrypted-payload',
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} needs base64 "nonce" and "ciphertext" fields.`,
+        rule: 'encrypted-payload',
+      });
     }
     const nonceBytes = Buffer.from(nonce, 'base64');
     if (nonceBytes.length !== NONCE_BYTES) {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} has a ${nonceBytes.length}-byte nonce; XSalsa20 needs ${NONCE_BYTES}.`,
-        'encrypted-payload',
-        nonceBytes.length,
-        NONCE_BYTES,
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} has a ${nonceBytes.length}-byte nonce; XSalsa20 needs ${NONCE_BYTES}.`,
+        rule: 'encrypted-payload',
+        value: nonceBytes.length,
+        limit: NONCE_BYTES,
+      });
     }
     let opened: Uint8Array;
     try {
       opened = xsalsa20poly1305(this.channelKey(channel), asBytes(nonceBytes)).decrypt(asBytes(Buffer.from(ciphertext, 'base64')));
     } catch {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} failed authentication: it was not sealed with this channel's key (check encryptionMasterKeyBase64).`,
-        'encrypted-payload',
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} failed authentication: it was not sealed with this channel's key (check encryptionMasterKeyBase64).`,
+        rule: 'encrypted-payload',
+      });
     }
     return Buffer.from(opened.buffer, opened.byteOffset, opened.byteLength).toString('utf8');
   }

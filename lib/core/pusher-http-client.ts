@@ -109,14 +109,14 @@ export class PusherHttpClient {
   ): Promise<T> {
     const fullPath = this.basePath + path;
     if (this.closed) {
-      throw new PusherRequestError(
-        `Pusher API ${method} ${fullPath} not sent: the client is closed (close() was called).`,
+      throw new PusherRequestError({
+        message: `Pusher API ${method} ${fullPath} not sent: the client is closed (close() was called).`,
         method,
-        fullPath,
-        0,
-        '',
-        'ECLOSED',
-      );
+        path: fullPath,
+        status: 0,
+        body: '',
+        code: 'ECLOSED',
+      });
     }
     this.running++;
     const params = options?.params;
@@ -171,15 +171,15 @@ export class PusherHttpClient {
               parsed = JSON.parse(text);
             } catch {
               this.debug(`${method} ${fullPath} ${status} EINVALIDRESPONSE ${this.now() - start}ms`);
-              throw new PusherRequestError(
-                `Pusher API ${method} ${fullPath} answered ${status} with a body that is not JSON (${quote(String(text), query, this.secret)}): ` +
+              throw new PusherRequestError({
+                message: `Pusher API ${method} ${fullPath} answered ${status} with a body that is not JSON (${quote(String(text), query, this.secret)}): ` +
                   'check that origin points at a Pusher Channels API (host, port, useTLS, proxy).',
                 method,
-                fullPath,
+                path: fullPath,
                 status,
-                redactFor(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
-                'EINVALIDRESPONSE',
-              );
+                body: redactFor(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
+                code: 'EINVALIDRESPONSE',
+              });
             }
           }
           const embedded = embeddedErrorStatus(parsed);
@@ -277,13 +277,13 @@ export class PusherHttpClient {
               : 'server error; such answers are retried only with retry.retryServerErrors (the event may already have been delivered).'
             : 'unexpected status from the HTTP API.';
     }
-    return new PusherRequestError(
-      `Pusher API ${method} ${path} answered ${status}${tries} with ${said}: ${advice}`,
+    return new PusherRequestError({
+      message: `Pusher API ${method} ${path} answered ${status}${tries} with ${said}: ${advice}`,
       method,
       path,
       status,
-      redactFor(text.slice(0, MAX_ERROR_BODY), query, this.secret),
-    );
+      body: redactFor(text.slice(0, MAX_ERROR_BODY), query, this.secret),
+    });
   }
 
   private failureError(
@@ -320,7 +320,14 @@ export class PusherHttpClient {
       default:
         what = `${said}: check host/cluster, useTLS and the network.`;
     }
-    return new PusherRequestError(`Pusher API ${method} ${path} failed${tries}: ${what}`, method, path, 0, '', failure.code);
+    return new PusherRequestError({
+      message: `Pusher API ${method} ${path} failed${tries}: ${what}`,
+      method,
+      path,
+      status: 0,
+      body: '',
+      code: failure.code,
+    });
   }
 
   private debug(line: string): void {

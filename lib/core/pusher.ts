@@ -175,11 +175,11 @@ export class Pusher {
   ): Promise<TriggerResult> {
     const list: string[] = typeof channels === 'string' ? [channels] : Array.isArray(channels) ? [...channels] : [];
     if (typeof channels !== 'string' && !Array.isArray(channels)) {
-      throw new PusherValidationError(
-        `channels must be a channel name or an array of them, got ${describeValue(channels)}.`,
-        'channels-required',
-        describeValue(channels),
-      );
+      throw new PusherValidationError({
+        message: `channels must be a channel name or an array of them, got ${describeValue(channels)}.`,
+        rule: 'channels-required',
+        value: describeValue(channels),
+      });
     }
     validateTriggerChannels(list);
     validateEventName(event);
@@ -204,7 +204,11 @@ export class Pusher {
    */
   async triggerBatch(events: readonly BatchEvent[]): Promise<TriggerBatchResult> {
     if (!Array.isArray(events)) {
-      throw new PusherValidationError(`triggerBatch takes an array of events, got ${describeValue(events)}.`, 'batch-required', describeValue(events));
+      throw new PusherValidationError({
+        message: `triggerBatch takes an array of events, got ${describeValue(events)}.`,
+        rule: 'batch-required',
+        value: describeValue(events),
+      });
     }
     validateBatchSize(events.length);
     return this.#postBatch(events.map((item: BatchEvent, index) => this.#wireBatchEvent(item, index)));
@@ -225,11 +229,11 @@ export class Pusher {
     options?: TriggerOptions,
   ): Promise<Array<TriggerChunkResult<TriggerResult>>> {
     if (!Array.isArray(channels)) {
-      throw new PusherValidationError(
-        `triggerInChunks takes an array of channel names, got ${describeValue(channels)}.`,
-        'channels-required',
-        describeValue(channels),
-      );
+      throw new PusherValidationError({
+        message: `triggerInChunks takes an array of channel names, got ${describeValue(channels)}.`,
+        rule: 'channels-required',
+        value: describeValue(channels),
+      });
     }
     const list: string[] = [...channels];
     validateChunkedTriggerChannels(list);
@@ -252,11 +256,11 @@ export class Pusher {
    */
   async triggerBatchInChunks(events: readonly BatchEvent[]): Promise<Array<TriggerChunkResult<TriggerBatchResult>>> {
     if (!Array.isArray(events)) {
-      throw new PusherValidationError(
-        `triggerBatchInChunks takes an array of events, got ${describeValue(events)}.`,
-        'batch-required',
-        describeValue(events),
-      );
+      throw new PusherValidationError({
+        message: `triggerBatchInChunks takes an array of events, got ${describeValue(events)}.`,
+        rule: 'batch-required',
+        value: describeValue(events),
+      });
     }
     validateBatchSize(events.length, true);
     const batch = events.map((item: BatchEvent, index) => this.#wireBatchEvent(item, index));
@@ -389,18 +393,22 @@ export class Pusher {
   ): { socketId?: string; info?: string } {
     if (options === undefined) return {};
     if (options === null || typeof options !== 'object') {
-      throw new PusherValidationError(`Trigger options must be an object { socketId?, info? }, got ${describeValue(options)}.`, 'trigger-options', describeValue(options));
+      throw new PusherValidationError({
+        message: `Trigger options must be an object { socketId?, info? }, got ${describeValue(options)}.`,
+        rule: 'trigger-options',
+        value: describeValue(options),
+      });
     }
     if (checkNames) {
       for (const name of Object.keys(options)) {
         if (name !== 'socketId' && name !== 'info') {
           // Silently ignoring `socket_id` (the official client's spelling) would deliver the event to its sender.
-          throw new PusherValidationError(
-            `Unknown trigger option "${name}"; the options are socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
-            'trigger-options',
-            name,
-            'socketId,info',
-          );
+          throw new PusherValidationError({
+            message: `Unknown trigger option "${name}"; the options are socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
+            rule: 'trigger-options',
+            value: name,
+            limit: 'socketId,info',
+          });
         }
       }
     }
@@ -421,11 +429,11 @@ export class Pusher {
     let wire = serializeData(data);
     if (channel !== undefined && isEncryptedChannel(channel)) {
       if (this.#encryption === undefined) {
-        throw new PusherValidationError(
-          `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (openssl rand -base64 32).`,
-          'encryption-master-key-required',
-          channel,
-        );
+        throw new PusherValidationError({
+          message: `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (openssl rand -base64 32).`,
+          rule: 'encryption-master-key-required',
+          value: channel,
+        });
       }
       // The plaintext is always the JSON encoding of the data (pusher-js JSON-parses it after decrypting).
       wire = this.#encryption.encrypt(channel, JSON.stringify(data) ?? wire);
@@ -437,17 +445,21 @@ export class Pusher {
   /** One triggerBatch item, checked and serialized; `index` is its position, for messages. */
   #wireBatchEvent(item: BatchEvent, index: number): WireBatchEvent {
     if (item === null || typeof item !== 'object') {
-      throw new PusherValidationError(`Batch event #${index} must be an object { channel, name, data }.`, 'batch-event', index);
+      throw new PusherValidationError({
+        message: `Batch event #${index} must be an object { channel, name, data }.`,
+        rule: 'batch-event',
+        value: index,
+      });
     }
     for (const name of Object.keys(item)) {
       if (!BATCH_EVENT_FIELDS.has(name)) {
         // As in trigger(): a silently ignored `socket_id` would deliver the event to its sender.
-        throw new PusherValidationError(
-          `Batch event #${index} has an unknown field "${name}"; the fields are channel, name, data, socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
-          'trigger-options',
-          name,
-          [...BATCH_EVENT_FIELDS].join(','),
-        );
+        throw new PusherValidationError({
+          message: `Batch event #${index} has an unknown field "${name}"; the fields are channel, name, data, socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
+          rule: 'trigger-options',
+          value: name,
+          limit: [...BATCH_EVENT_FIELDS].join(','),
+        });
       }
     }
     validateChannelName(item.channel);

@@ -162,18 +162,18 @@ export function signRequestQuery(args: {
     for (const name of Object.keys(params)) {
       const lower = name.toLowerCase();
       if (isProtocolQueryField(lower)) {
-        throw new PusherValidationError(
-          `Query parameter "${name}" is computed by the request signature and cannot be set by the caller; remove it from params.`,
-          'query-param-reserved',
-          name,
-        );
+        throw new PusherValidationError({
+          message: `Query parameter "${name}" is computed by the request signature and cannot be set by the caller; remove it from params.`,
+          rule: 'query-param-reserved',
+          value: name,
+        });
       }
       if (seen.has(lower)) {
-        throw new PusherValidationError(
-          `Query parameter "${name}" appears twice once keys are lower-cased (the signature lower-cases keys); keep one.`,
-          'query-param-duplicate',
-          name,
-        );
+        throw new PusherValidationError({
+          message: `Query parameter "${name}" appears twice once keys are lower-cased (the signature lower-cases keys); keep one.`,
+          rule: 'query-param-duplicate',
+          value: name,
+        });
       }
       seen.add(lower);
       entries.push([lower, String(params[name])]);
