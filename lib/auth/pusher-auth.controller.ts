@@ -14,6 +14,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { SIGNED_IN_USER } from '../core/auth.js';
+import { MASTER_KEY_HOW_TO } from '../core/encryption.js';
 import { PusherError, PusherValidationError } from '../core/pusher.errors.js';
 import { PRIVATE_CHANNEL_PREFIX, SERVER_TO_USER_PREFIX, type PusherValidationRule } from '../core/rules.js';
 import { isEncryptedChannel, isPresenceChannel, validateChannelName, validateSocketId } from '../core/validation.js';
@@ -160,7 +161,7 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
         // Allowed, but unservable: a 4xx, so that no client can provoke server errors at will.
         this.logger.error(
           `Refused ${channel}: end-to-end encrypted channels need the encryptionMasterKeyBase64 option ` +
-            '(32 random bytes as base64, e.g. openssl rand -base64 32).',
+            `(${MASTER_KEY_HOW_TO}).`,
         );
         throw new ForbiddenException('This server does not serve end-to-end encrypted channels');
       }

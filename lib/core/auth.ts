@@ -1,4 +1,4 @@
-import type { ChannelEncryption } from './encryption.js';
+import { masterKeyRequiredError, type ChannelEncryption } from './encryption.js';
 import { PusherValidationError } from './pusher.errors.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse, UserData } from './pusher.types.js';
 import { outboundSignatureHex } from './signing.js';
@@ -75,11 +75,7 @@ export function authorizeChannel(
   };
   if (isEncryptedChannel(channel)) {
     if (signer.encryption === undefined) {
-      throw new PusherValidationError({
-        message: `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (openssl rand -base64 32).`,
-        rule: 'encryption-master-key-required',
-        value: channel,
-      });
+      throw masterKeyRequiredError(channel);
     }
     response.shared_secret = signer.encryption.sharedSecret(channel);
   }

@@ -1,19 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { PusherConfigurationError, PusherValidationError } from './pusher.errors.js';
+import { describeValue } from './validation.js';
 
-const MASTER_KEY_BYTES = 32;
+/** The length of `encryptionMasterKeyBase64` once decoded (XSalsa20-Poly1305 takes a 32-byte key). */
+export const MASTER_KEY_BYTES = 32;
+/** How to make a master key, as every message about a missing or bad one says it. */
+export const MASTER_KEY_HOW_TO = `${MASTER_KEY_BYTES} random bytes as base64, e.g. openssl rand -base64 ${MASTER_KEY_BYTES}`;
 const NONCE_BYTES = 24;
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** Enough for the channels of a busy app; a bound keeps memory flat when channel names are unbounded (per-user channels). */
 const DEFAULT_KEY_CACHE_SIZE = 1000;
 
 /**
- * Decodes `encryptionMasterKeyBase64`: strict base64 of exactly 32 bytes.
+ * Decodes `encryptionMasterKeyBase64`: strict base64 of exactly {@link MASTER_KEY_BYTES} bytes.
  * @throws PusherConfigurationError (option `encryptionMasterKeyBase64`); the message never contains the key.
  */
 export function parseMasterKey(base64: unknown): Uint8Array {
-  const howTo = 'Generate one with `openssl rand -base64 32` and pass it as encryptionMasterKeyBase64.';
+  const howTo = `Generate one (${MASTER_KEY_HOW_TO}) and pass it as encryptionMasterKeyBase64.`;
   if (typeof base64 !== 'string') {
     throw new PusherConfigurationError(
       `encryptionMasterKeyBase64 must be a base64 string, got ${base64 === null ? 'null' : typeof base64}. ${howTo}`,
@@ -35,6 +39,15 @@ export function parseMasterKey(base64: unknown): Uint8Array {
     );
   }
   return new Uint8Array(bytes);
+}
+
+/** The refusal to trigger on, or authorize, an encrypted channel when no master key is configured. */
+export function masterKeyRequiredError(channel: string): PusherValidationError {
+  return new PusherValidationError({
+    message: `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (${MASTER_KEY_HOW_TO}).`,
+    rule: 'encryption-master-key-required',
+    value: channel,
+  });
 }
 
 /** Per-channel key: SHA-256(channel name bytes ‖ master key bytes). */
