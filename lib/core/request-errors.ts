@@ -89,7 +89,9 @@ function failureAdvice(call: FailedCall, failure: HttpTransportError, said: stri
     case 'ECONNREFUSED':
       return `connection refused by ${call.origin}: check host, port and useTLS.`;
     case 'ECONNRESET':
-      return failure.requestSent ? `${said}; the server may have processed the request.` : `${said}; the request was not sent.`;
+      return failure.requestSent
+        ? `${said}; the server may have processed the request.`
+        : `${said}; the request was not sent.`;
     case 'EPROXY':
       return `${said}: check the proxy option and that the proxy allows ${call.origin}.`;
     case 'ECLOSED':
@@ -107,7 +109,13 @@ export function requestErrorFor(call: FailedCall, failure: AttemptFailure): Push
     const error = failure.transportError!;
     // The transport's words are not ours: they are redacted like a server's body.
     const what = failureAdvice(call, error, redactForRequest(error.message, secret, signedQuery));
-    return new PusherRequestError({ message: `Pusher API ${method} ${path} failed${tries}: ${what}`, method, path, status: 0, code: error.code });
+    return new PusherRequestError({
+      message: `Pusher API ${method} ${path} failed${tries}: ${what}`,
+      method,
+      path,
+      status: 0,
+      code: error.code,
+    });
   }
   const body = redactForRequest(failure.body.slice(0, MAX_ERROR_BODY), secret, signedQuery);
   if (failure.kind === 'invalid-response') {

@@ -52,7 +52,9 @@ const USER_ID = (where: string) =>
   ({
     required: { when: `${where} is not a non-empty string` },
     length: { when: `${where} is longer than ${MAX_USER_ID_LENGTH} characters`, limit: MAX_USER_ID_LENGTH },
-    charset: { when: `${where} has a character outside ${code(CHANNEL_CHARSET_TEXT)} (user ids become part of channel names)` },
+    charset: {
+      when: `${where} has a character outside ${code(CHANNEL_CHARSET_TEXT)} (user ids become part of channel names)`,
+    },
   }) as const;
 const userId = USER_ID('a user id (`sendToUser`, `terminateUserConnections`, `authenticateUser`)');
 const watchedId = USER_ID('an id in `watchlist`');
@@ -60,7 +62,10 @@ const watchedId = USER_ID('an id in `watchlist`');
 /** Every rule a {@link PusherValidationError} can name, in the order of the docs table. */
 export const VALIDATION_RULES = {
   'channels-required': { when: 'no channel, an empty list, or `channels` is not a string or array', limit: 1 },
-  'channels-count': { when: `more than ${MAX_CHANNELS_PER_TRIGGER} channels in one trigger`, limit: MAX_CHANNELS_PER_TRIGGER },
+  'channels-count': {
+    when: `more than ${MAX_CHANNELS_PER_TRIGGER} channels in one trigger`,
+    limit: MAX_CHANNELS_PER_TRIGGER,
+  },
   'channels-duplicate': { when: '`triggerInChunks` got the same channel twice' },
   'channel-name-required': { when: 'a channel name is not a non-empty string' },
   'channel-name-length': {
@@ -71,10 +76,16 @@ export const VALIDATION_RULES = {
   'channel-name-hash': {
     when: `${code('#')} anywhere other than the ${code(SERVER_TO_USER_PREFIX)} prefix (use ${code('sendToUser')})`,
   },
-  'encrypted-channel-alone': { when: `a ${code(ENCRYPTED_CHANNEL_PREFIX)} channel together with other channels`, limit: 1 },
+  'encrypted-channel-alone': {
+    when: `a ${code(ENCRYPTED_CHANNEL_PREFIX)} channel together with other channels`,
+    limit: 1,
+  },
   'encryption-master-key-required': { when: 'an encrypted channel, but no `encryptionMasterKeyBase64`' },
   'event-name-required': { when: 'the event name is not a non-empty string' },
-  'event-name-length': { when: `the event name is longer than ${MAX_EVENT_NAME_LENGTH} characters`, limit: MAX_EVENT_NAME_LENGTH },
+  'event-name-length': {
+    when: `the event name is longer than ${MAX_EVENT_NAME_LENGTH} characters`,
+    limit: MAX_EVENT_NAME_LENGTH,
+  },
   'event-name-reserved': {
     when: `the event name starts with ${RESERVED_EVENT_PREFIXES.map(code).join(' or ')}`,
   },
@@ -143,7 +154,11 @@ export type UserIdRules = {
   readonly length: PusherValidationRule;
   readonly charset: PusherValidationRule;
 };
-export const USER_ID_RULES: UserIdRules = { required: 'user-id-required', length: 'user-id-length', charset: 'user-id-charset' };
+export const USER_ID_RULES: UserIdRules = {
+  required: 'user-id-required',
+  length: 'user-id-length',
+  charset: 'user-id-charset',
+};
 export const WATCHLIST_USER_ID_RULES: UserIdRules = {
   required: 'watchlist-user-id-required',
   length: 'watchlist-user-id-length',

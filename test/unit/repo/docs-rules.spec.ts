@@ -18,7 +18,8 @@ function cell(text: string): string {
 
 function renderValidationRulesTable(): string {
   const rows = Object.entries(VALIDATION_RULES).map(([rule, entry]: [string, ValidationRuleEntry]) => {
-    const limit = entry.limit === undefined ? '' : typeof entry.limit === 'number' ? String(entry.limit) : '`' + entry.limit + '`';
+    const limit =
+      entry.limit === undefined ? '' : typeof entry.limit === 'number' ? String(entry.limit) : '`' + entry.limit + '`';
     return `| \`${rule}\` | ${cell(entry.when)} |${limit === '' ? '' : ` ${cell(limit)} `}|`;
   });
   return ['| rule | when | `limit` |', '|---|---|---|', ...rows].join('\n');
