@@ -10,8 +10,7 @@
 //     them between V8's --trace-gc-nvp lines).
 //   parent -> child: { type: 'run', id, payload, concurrency, calls } | { type: 'burst', id, payload, count } | { type: 'close' }
 //   child -> parent: { type: 'ready', name, unavailable? } | { type: 'done', id, result }
-import { existsSync } from 'node:fs';
-import { writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { official, ourCore, ourService, rawUndici } from './clients.js';
