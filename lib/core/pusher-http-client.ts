@@ -1,5 +1,5 @@
 import { PusherConfigurationError, PusherRequestError } from './pusher.errors.js';
-import { redact } from './redaction.js';
+import { describeOptionValue, redact } from './redaction.js';
 import type { PusherLogger, RetryOptions } from './pusher.options.js';
 import {
   fitsBeforeDeadline,
@@ -75,7 +75,7 @@ export class PusherHttpClient {
     this.basePath = '/apps/' + config.appId;
     const timeout = config.timeout;
     if (typeof timeout !== 'number' || !(timeout > 0)) {
-      throw new PusherConfigurationError(`timeout must be a positive number of milliseconds; got ${String(timeout)}.`, 'timeout');
+      throw new PusherConfigurationError(`timeout must be a positive number of milliseconds; got ${describeOptionValue(timeout, [config.secret])}.`, 'timeout');
     }
     // setTimeout fires at once beyond 2^31-1 ms; nobody waits 24 days for an API call anyway.
     this.timeout = Math.min(timeout, MAX_TIMER_MS);

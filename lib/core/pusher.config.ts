@@ -1,6 +1,6 @@
 import { parseMasterKey } from './encryption.js';
 import { PusherConfigurationError } from './pusher.errors.js';
-import { describeOptionValue, redact } from './redaction.js';
+import { describeOptionValue, optionSecrets, redact } from './redaction.js';
 import type { PusherLogger, PusherOptions, RetryOptions } from './pusher.options.js';
 import type { HttpTransport } from './transport/http-transport.js';
 import { DEFAULT_MAX_PRESENCE_DATA_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE } from './validation.js';
@@ -44,7 +44,7 @@ export interface ResolvedPusherConfig {
 }
 
 /**
- * The secret as given, read before anything is checked: any option may hold it by mistake (a `PUSHER_URL` in `host`,
+ * The secrets as given (`secret`, every `additionalKeys[].secret`), read before anything is checked: any option may hold it by mistake (a `PUSHER_URL` in `host`,
  * `"key:secret"` in `key`, the secret in `timeout`), so every message is masked against it.
  */
 let knownSecrets: readonly string[] = [];
@@ -91,8 +91,7 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
   if (options === null || typeof options !== 'object') {
     throw new PusherConfigurationError('Pusher options must be an object { appId, key, secret, ... }.', 'options');
   }
-  const givenSecret: unknown = options.secret;
-  knownSecrets = typeof givenSecret === 'string' && givenSecret.trim() !== '' ? [givenSecret] : [];
+  knownSecrets = optionSecrets(options);
   try {
     return resolveChecked(options);
   } finally {
@@ -239,7 +238,7 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
 function nonNegativeNumber(option: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    configError(option, `Pusher option "${option}" must be a number of milliseconds, 0 or more, got ${JSON.stringify(value) ?? String(value)}.`);
+    configError(option, `Pusher option "${option}" must be a number of milliseconds, 0 or more, got ${shown(value)}.`);
   }
   return value;
 }

@@ -59,3 +59,18 @@ export function describeOptionValue(value: unknown, secrets: readonly string[] =
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/**
+ * Every secret of a caller's options as given, before anything is checked: `secret` and each
+ * `additionalKeys[].secret` (non-empty strings). Any option may hold one by mistake, so every message about options
+ * is masked against all of them ({@link redact}, {@link describeOptionValue}).
+ */
+export function optionSecrets(options: unknown): string[] {
+  if (options === null || typeof options !== 'object') return [];
+  const { secret, additionalKeys } = options as { secret?: unknown; additionalKeys?: unknown };
+  const secrets = [secret];
+  if (Array.isArray(additionalKeys)) {
+    for (const pair of additionalKeys) secrets.push(pair !== null && typeof pair === 'object' ? (pair as { secret?: unknown }).secret : undefined);
+  }
+  return secrets.filter((value): value is string => typeof value === 'string' && value.trim() !== '');
+}

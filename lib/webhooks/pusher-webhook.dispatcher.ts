@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { PusherConfigurationError } from '../core/pusher.errors.js';
+import { describeOptionValue, optionSecrets } from '../core/redaction.js';
 import type { PusherWebhookEvent, PusherWebhookEventName, PusherWebhookPayload } from '../core/pusher.types.js';
 import { MemoryWebhookDeliveryStore, type WebhookDeliveryStore } from '../core/webhook-delivery-store.js';
 import { webhookReplayWindowMs } from '../core/webhook.js';
@@ -120,7 +121,7 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     const timeout = webhooks.handlerTimeoutMs ?? DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS;
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
       throw new PusherConfigurationError(
-        `PusherModule option "webhooks.handlerTimeoutMs" must be a positive number of milliseconds, got ${JSON.stringify(timeout)}.`,
+        `PusherModule option "webhooks.handlerTimeoutMs" must be a positive number of milliseconds, got ${describeOptionValue(timeout, optionSecrets(options))}.`,
         'webhooks.handlerTimeoutMs',
       );
     }
