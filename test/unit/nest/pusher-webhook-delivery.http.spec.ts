@@ -15,6 +15,9 @@ import {
   PusherModule,
   PusherWebhookDispatcher,
   type PusherWebhookEvent,
+  type PusherWebhookPayload,
+  verifyWebhook,
+  webhookDeliveryId,
 } from 'nest-pusher';
 import {
   APP,
@@ -228,6 +231,38 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
     const unknown = signedWebhook({ time_ms: Date.now(), events: [occupied('private-x')] }, { key: 'other-key', secret: 'next-secret-never-log' });
     expect((await postJson(`${url}/pusher/webhooks`, unknown.body, unknown.headers)).status).toBe(401);
     expect(handled.map((event) => event.channel)).toEqual(['private-rotated']);
+  });
+});
+
+describe('PusherWebhookDispatcher replay window', () => {
+  it('remembers a delivery dated up to the clock skew in the future for as long as its body stays acceptable', async () => {
+    let now = 1_700_000_000_000;
+    const store = new MemoryWebhookDeliveryStore({ now: () => now });
+    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { deliveryStore: store } });
+    let runs = 0;
+    dispatcher.addHandler({ events: ['member_added'], name: 'count', handle: () => void runs++ });
+    // The sender's clock is 59 s ahead of ours: inside the default 60 s of skew.
+    const { body, headers } = signedWebhook({ time_ms: now + 59_000, events: [{ name: 'member_added', channel: 'presence-x', user_id: '1' }] });
+    const deliver = async (): Promise<string> => {
+      let payload: PusherWebhookPayload;
+      try {
+        const verifier = { key: APP.key, secret: APP.secret, maxAgeMs: 300_000, now: () => now };
+        payload = verifyWebhook(verifier, { key: headers['x-pusher-key'], signature: headers['x-pusher-signature'], body });
+      } catch {
+        return 'refused';
+      }
+      return (await dispatcher.dispatch(payload, { deliveryId: webhookDeliveryId(body) })).duplicate ? 'duplicate' : 'handled';
+    };
+    const answers = [await deliver()];
+    // Replays until the body is too old to pass: the last accepted moment is time_ms + 5 min + 60 s.
+    for (const later of [200_000, 161_000, 58_000]) {
+      now += later;
+      answers.push(await deliver());
+    }
+    now += 1;
+    answers.push(await deliver());
+    expect(answers).toEqual(['handled', 'duplicate', 'duplicate', 'duplicate', 'refused']);
+    expect(runs).toBe(1);
   });
 });
 
