@@ -36,7 +36,10 @@ export interface WebhookDeliveryStore {
 
 /** Options of {@link MemoryWebhookDeliveryStore}. */
 export interface MemoryWebhookDeliveryStoreOptions {
-  /** Deliveries remembered at most; the oldest are forgotten first. Default 10000. */
+  /**
+   * Deliveries remembered at most; expired and handled ones are forgotten first, oldest first; claims whose handlers
+   * still run are kept (they expire by themselves). Default 10000.
+   */
   maxEntries?: number;
   /** Clock in ms (tests). */
   now?: () => number;
@@ -103,8 +106,15 @@ export class MemoryWebhookDeliveryStore implements WebhookDeliveryStore {
     this.#entries.delete(deliveryId);
     this.#entries.set(deliveryId, entry);
     for (const [id, oldest] of this.#entries) {
-      if (this.#entries.size <= this.#maxEntries && oldest.expiresAt > now) break;
+      if (oldest.expiresAt > now) break;
       this.#entries.delete(id);
+    }
+    if (this.#entries.size <= this.#maxEntries) return;
+    // Over the bound: forget expired and handled deliveries, oldest first, but never a live claim: its handlers are
+    // still running, and forgetting it would let a redelivery run beside them. Live claims expire by themselves.
+    for (const [id, candidate] of this.#entries) {
+      if (this.#entries.size <= this.#maxEntries) break;
+      if (candidate.state === 'done' || candidate.expiresAt <= now) this.#entries.delete(id);
     }
   }
 }

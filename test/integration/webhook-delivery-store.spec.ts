@@ -50,6 +50,23 @@ describe('MemoryWebhookDeliveryStore', () => {
     expect(await store.claim('d', 'c', 100)).toBe('done');
   });
 
+  it('over maxEntries forgets expired and handled deliveries before a live claim (its handlers still run)', async () => {
+    let now = 0;
+    const store = new MemoryWebhookDeliveryStore({ maxEntries: 3, now: () => now });
+    expect(await store.claim('running', 'a', 10_000)).toBe('claimed');
+    await store.claim('expired', 'o', 10);
+    await store.complete('expired', 'o', 10);
+    await store.claim('done', 'o', 10_000);
+    await store.complete('done', 'o', 10_000);
+    now = 100;
+    await store.claim('new-1', 'o', 10_000);
+    await store.claim('new-2', 'o', 10_000);
+    expect(store.size).toBe(3);
+    expect(await store.claim('running', 'b', 10_000)).toBe('in-progress');
+    expect(await store.claim('new-1', 'b', 10_000)).toBe('in-progress');
+    expect(await store.claim('done', 'b', 10_000)).toBe('claimed'); // forgotten: the oldest handled delivery went first
+  });
+
   it('stays within maxEntries, forgetting the oldest first', async () => {
     const store = new MemoryWebhookDeliveryStore({ maxEntries: 3, now: () => 0 });
     for (const id of ['1', '2', '3', '4', '5']) {
