@@ -224,13 +224,18 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
   }
 
   /**
-   * `work`, or a {@link PusherWebhookTimeoutError} after `handlerTimeoutMs`. The work goes on after a timeout; its
-   * handler failures are logged by `runHandlers`, so its later rejection is not reported again.
+   * `work`, or a {@link PusherWebhookTimeoutError} after `handlerTimeoutMs`. The work goes on after a timeout; a later
+   * rejection is logged (handler failures once only: `runHandlers` logs them).
    */
   private withTimeout(work: Promise<PusherWebhookDispatchResult>, running: ReadonlySet<string>): Promise<PusherWebhookDispatchResult> {
     return new Promise<PusherWebhookDispatchResult>((resolve, reject) => {
       const timer = setTimeout(() => {
-        work.catch(() => undefined);
+        work.catch((error: unknown) => {
+          // Handler failures are logged already; anything else (the store failing to record success) is not.
+          if (!(error instanceof PusherWebhookDispatchError)) {
+            this.logger.error(`A Pusher webhook delivery failed after its timeout: ${String(error)}`);
+          }
+        });
         reject(new PusherWebhookTimeoutError(this.handlerTimeoutMs, [...running]));
       }, this.handlerTimeoutMs);
       // A hung handler must not keep the process (or app.close()) alive through this timer.

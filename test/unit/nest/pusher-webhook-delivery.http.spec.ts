@@ -285,4 +285,24 @@ describe('PusherWebhookDispatcher claim renewal', () => {
     expect(await store.claim('d', 'other', 10)).toBe('done');
     dispatcher.onApplicationShutdown();
   });
+
+  it('logs a store that fails to record success after the route answered 503', async () => {
+    class FailingStore extends SignallingStore {
+      override async complete(): Promise<void> {
+        this.settled.open();
+        throw new Error('store down');
+      }
+    }
+    const store = new FailingStore();
+    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { handlerTimeoutMs: 30, deliveryStore: store } });
+    const slow = gate();
+    dispatcher.addHandler({ events: ['channel_vacated'], name: 'slow', handle: () => slow.promise });
+    const payload = { time_ms: 0, events: [{ name: 'channel_vacated' as const, channel: 'private-x' }] };
+    await expect(dispatcher.dispatch(payload, { deliveryId: 'd' })).rejects.toThrow(/did not finish within 30 ms/);
+    slow.open();
+    await store.settled.promise;
+    // One turn of the event loop: the rejection reaches the logger through promise callbacks only.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logs.lines('error').join('\n')).toContain('A Pusher webhook delivery failed after its timeout: Error: store down');
+  });
 });
