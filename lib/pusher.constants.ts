@@ -14,3 +14,9 @@ export const PUSHER_VERIFIED_WEBHOOK = Symbol.for('nest-pusher:verified-webhook'
 export const DEFAULT_WEBHOOK_PATH = '/pusher/webhooks';
 export const DEFAULT_CHANNEL_AUTH_PATH = '/pusher/auth';
 export const DEFAULT_USER_AUTH_PATH = '/pusher/user-auth';
+
+/**
+ * Metadata key `@PusherWebhook()` sets on each route method it guards, so that platform-level code (the Fastify body
+ * parser of webhooks) can tell webhook routes from the application's other routes.
+ */
+export const PUSHER_WEBHOOK_ROUTE_METADATA = 'nest-pusher:webhook-route';

@@ -143,9 +143,18 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
       }
       const decision = await this.authorizer.authorizeChannel({ socketId, channel, request });
       if (kind === 'presence') {
-        if (decision === true) {
+        if (decision === SIGNED_IN_USER) {
           // The member is the user this connection signed in as: no channel_data, the server takes the sign-in's.
           return this.sign(channel, () => this.pusher.authorizeChannel(socketId, channel, SIGNED_IN_USER));
+        }
+        if (decision === true) {
+          // Names no member: deny by default rather than guess that the connection signed in.
+          this.logger.error(
+            `Refused ${channel}: the authorizer answered true for a presence channel, which names no member. Return ` +
+              "the member data { user_id, user_info? }, or SIGNED_IN_USER (import { SIGNED_IN_USER } from 'nest-pusher') " +
+              'when the member is the user this connection signed in as with pusher.signin().',
+          );
+          throw new ForbiddenException();
         }
         if (!isRecord(decision)) {
           throw new ForbiddenException();

@@ -1,3 +1,4 @@
+import type { SIGNED_IN_USER } from '../core/auth.js';
 import type { PresenceData, UserData } from '../core/pusher.types.js';
 
 /** Injection token of the application's authorizer (the `authorizer` class given to `PusherModule`), or `null`. */
@@ -21,12 +22,13 @@ export interface PusherUserAuthenticationRequest<TRequest = unknown> {
 
 /**
  * `true` allows a private or private-encrypted channel (so does member data, which is then ignored). For a presence
- * channel, return the member data `{ user_id, user_info? }`, or `true` when the connection signed in with
- * `pusher.signin()`: the answer then has no `channel_data` and the member is the signed-in user (a connection that
- * did not sign in is refused by pusher-js and the server). Anything else (`false`, `null`, `undefined`) refuses
- * (403). Throw an `HttpException` to answer with another status.
+ * channel, return the member data `{ user_id, user_info? }`, or {@link SIGNED_IN_USER} when the connection signed in
+ * with `pusher.signin()`: the answer then has no `channel_data` and the member is the signed-in user (a connection
+ * that did not sign in is refused by pusher-js and the server). `true` does not allow a presence channel (it names no
+ * member). Anything else (`false`, `null`, `undefined`) refuses (403). Throw an `HttpException` to answer with
+ * another status.
  */
-export type PusherChannelAuthorization = boolean | PresenceData | null | undefined;
+export type PusherChannelAuthorization = boolean | PresenceData | typeof SIGNED_IN_USER | null | undefined;
 
 /** The signed-in user (a non-empty string `id`, optional `user_info`, optional `watchlist`), or a refusal (403). */
 export type PusherUserAuthentication = false | UserData | null | undefined;

@@ -27,8 +27,10 @@ export interface AuthSigner {
 /**
  * Given instead of member data for a presence channel: the subscriber is the user the connection signed in as
  * (`pusher.signin()`), so the answer carries no `channel_data` and the server takes the member from the sign-in.
+ * A symbol, so that no string from a request or a config can ever stand for it; `Symbol.for`, so that the ESM and
+ * CommonJS builds agree on it when both are loaded.
  */
-export const SIGNED_IN_USER = 'signed-in-user';
+export const SIGNED_IN_USER: unique symbol = Symbol.for('nest-pusher:signed-in-user');
 
 /**
  * Answers pusher-js's channel authorization: `auth` = `key:HMAC(secret, socket_id:channel[:channel_data])`.
@@ -53,7 +55,7 @@ export function authorizeChannel(
   if (isPresenceChannel(channel)) {
     if (presenceData === undefined) {
       throw new PusherValidationError({
-        message: `Presence channel ${describeValue(channel)} needs presence data { user_id, user_info? } to authorize a member, or '${SIGNED_IN_USER}' when the connection signed in.`,
+        message: `Presence channel ${describeValue(channel)} needs presence data { user_id, user_info? } to authorize a member, or SIGNED_IN_USER when the connection signed in.`,
         rule: 'presence-data-required',
         value: channel,
       });

@@ -1,7 +1,7 @@
 import { parseMasterKey } from './encryption.js';
 import { checkNonNegativeNumber, checkPositiveNumber, checkProxyUrl } from './option-checks.js';
 import { PusherConfigurationError } from './pusher.errors.js';
-import { describeOptionValue, redact } from './redaction.js';
+import { describeOptionValue, optionSecrets, redact } from './redaction.js';
 import type { PusherLogger, PusherOptions } from './pusher.options.js';
 import { resolveRetryPolicy, type RetryPolicy } from './retry.js';
 import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PRESENCE_DATA_BYTES, MAX_BATCH_SIZE } from './rules.js';
@@ -46,7 +46,7 @@ export interface ResolvedPusherConfig {
 }
 
 /**
- * The secret as given, read before anything is checked: any option may hold it by mistake (a `PUSHER_URL` in `host`,
+ * The secrets as given (`secret`, every `additionalKeys[].secret`), read before anything is checked: any option may hold it by mistake (a `PUSHER_URL` in `host`,
  * `"key:secret"` in `key`, the secret in `timeout`), so every message is masked against it.
  */
 let knownSecrets: readonly string[] = [];
@@ -82,8 +82,7 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
   if (options === null || typeof options !== 'object') {
     throw new PusherConfigurationError('Pusher options must be an object { appId, key, secret, ... }.', 'options');
   }
-  const givenSecret: unknown = options.secret;
-  knownSecrets = typeof givenSecret === 'string' && givenSecret.trim() !== '' ? [givenSecret] : [];
+  knownSecrets = optionSecrets(options);
   try {
     return resolveChecked(options);
   } finally {

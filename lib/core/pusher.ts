@@ -338,7 +338,7 @@ export class Pusher {
 
   /**
    * The answer to pusher-js's channel authorization request (`private-`, `presence-` with `presenceData` or
-   * `'signed-in-user'` for a connection that signed in, `private-encrypted-` with its `shared_secret`).
+   * `SIGNED_IN_USER` for a connection that signed in, `private-encrypted-` with its `shared_secret`).
    * @throws PusherValidationError (synchronously) for a bad socket id, channel or presence data.
    * @example res.json(pusher.authorizeChannel(body.socket_id, body.channel_name, { user_id: '42' }))
    */

@@ -79,3 +79,18 @@ export function quoteForRequest(text: string, secret: string, signedQuery: strin
   const clean = redactForRequest(text, secret, signedQuery).replace(/\s+/g, ' ').trim();
   return clean.length > MAX_QUOTED ? clean.slice(0, MAX_QUOTED) + '…' : clean;
 }
+
+/**
+ * Every secret of a caller's options as given, before anything is checked: `secret` and each
+ * `additionalKeys[].secret` (non-empty strings). Any option may hold one by mistake, so every message about options
+ * is masked against all of them ({@link redact}, {@link describeOptionValue}).
+ */
+export function optionSecrets(options: unknown): string[] {
+  if (options === null || typeof options !== 'object') return [];
+  const { secret, additionalKeys } = options as { secret?: unknown; additionalKeys?: unknown };
+  const secrets = [secret];
+  if (Array.isArray(additionalKeys)) {
+    for (const pair of additionalKeys) secrets.push(pair !== null && typeof pair === 'object' ? (pair as { secret?: unknown }).secret : undefined);
+  }
+  return secrets.filter((value): value is string => typeof value === 'string' && value.trim() !== '');
+}

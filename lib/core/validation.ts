@@ -324,9 +324,10 @@ export function validatePresenceData(presenceData: unknown): void {
   if (typeof userId !== 'string' || userId.length === 0) {
     fail(`Presence user_id must be a non-empty string, got ${describeValue(userId)}.`, 'presence-user-id-required', userId);
   }
-  if (userId.length > MAX_USER_ID_LENGTH) {
+  const userIdLength = characterLength(userId, MAX_USER_ID_LENGTH);
+  if (userIdLength > MAX_USER_ID_LENGTH) {
     fail(
-      `Presence user_id ${describeValue(userId)} is ${userId.length} characters long; the limit is ${MAX_USER_ID_LENGTH}.`,
+      `Presence user_id ${describeValue(userId)} is ${userIdLength} characters long; the limit is ${MAX_USER_ID_LENGTH}.`,
       'presence-user-id-length',
       userId,
       MAX_USER_ID_LENGTH,

@@ -26,11 +26,20 @@ export interface WebhookDeliveryStore {
   complete(deliveryId: string, owner: string, ttlMs: number): Promise<void>;
   /** Drops `owner`'s claim (and nothing else), so that the next delivery runs in full. */
   release(deliveryId: string, owner: string): Promise<void>;
+  /**
+   * Extends `owner`'s claim to expire `claimTtlMs` from now, while its handlers still run (after the route answered
+   * 503); answers false when the claim is no longer `owner`'s. Optional: without it a claim lasts `claimTtlMs`
+   * (`webhooks.handlerTimeoutMs` + 1 s) at most, after which a redelivery may run beside handlers still running.
+   */
+  renew?(deliveryId: string, owner: string, claimTtlMs: number): Promise<boolean>;
 }
 
 /** Options of {@link MemoryWebhookDeliveryStore}. */
 export interface MemoryWebhookDeliveryStoreOptions {
-  /** Deliveries remembered at most; the oldest are forgotten first. Default 10000. */
+  /**
+   * Deliveries remembered at most; expired and handled ones are forgotten first, oldest first; claims whose handlers
+   * still run are kept (they expire by themselves). Default 10000.
+   */
   maxEntries?: number;
   /** Clock in ms (tests). */
   now?: () => number;
@@ -84,13 +93,28 @@ export class MemoryWebhookDeliveryStore implements WebhookDeliveryStore {
     if (entry?.state === 'claimed' && entry.owner === owner) this.#entries.delete(deliveryId);
   }
 
+  async renew(deliveryId: string, owner: string, claimTtlMs: number): Promise<boolean> {
+    const now = this.#now();
+    const entry = this.#entries.get(deliveryId);
+    if (entry?.state !== 'claimed' || entry.owner !== owner || entry.expiresAt <= now) return false;
+    this.#set(deliveryId, { ...entry, expiresAt: now + claimTtlMs }, now);
+    return true;
+  }
+
   #set(deliveryId: string, entry: MemoryEntry, now: number): void {
     // Re-inserted at the end, so that the map's order stays roughly the order of expiry.
     this.#entries.delete(deliveryId);
     this.#entries.set(deliveryId, entry);
     for (const [id, oldest] of this.#entries) {
-      if (this.#entries.size <= this.#maxEntries && oldest.expiresAt > now) break;
+      if (oldest.expiresAt > now) break;
       this.#entries.delete(id);
+    }
+    if (this.#entries.size <= this.#maxEntries) return;
+    // Over the bound: forget expired and handled deliveries, oldest first, but never a live claim: its handlers are
+    // still running, and forgetting it would let a redelivery run beside them. Live claims expire by themselves.
+    for (const [id, candidate] of this.#entries) {
+      if (this.#entries.size <= this.#maxEntries) break;
+      if (candidate.state === 'done' || candidate.expiresAt <= now) this.#entries.delete(id);
     }
   }
 }
@@ -114,6 +138,8 @@ const CLAIM_SCRIPT = `local v = redis.call('GET', KEYS[1])
 if not v then redis.call('SET', KEYS[1], 'claimed:' .. ARGV[1], 'PX', ARGV[2]) return 'claimed' end
 if v == 'done' then return 'done' end
 return 'in-progress'`;
+const RENEW_SCRIPT = `if redis.call('GET', KEYS[1]) == 'claimed:' .. ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
 const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == 'claimed:' .. ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
@@ -155,5 +181,10 @@ export class RedisWebhookDeliveryStore implements WebhookDeliveryStore {
 
   async release(deliveryId: string, owner: string): Promise<void> {
     await this.#command(['EVAL', RELEASE_SCRIPT, '1', this.#prefix + deliveryId, owner]);
+  }
+
+  async renew(deliveryId: string, owner: string, claimTtlMs: number): Promise<boolean> {
+    const reply = await this.#command(['EVAL', RENEW_SCRIPT, '1', this.#prefix + deliveryId, owner, String(Math.ceil(claimTtlMs))]);
+    return Number(reply) === 1;
   }
 }

@@ -237,10 +237,12 @@ function eventProblem(event: unknown): string | undefined {
 }
 
 /**
- * How long a webhook stays acceptable, counted from its `time_ms`: the age window plus the clock skew (the age
- * window's default when it is off). A delivery store must remember a handled delivery at least this long.
+ * How long a delivery store must remember a handled webhook, counted from when it was handled: as long as its body
+ * can still pass the freshness check. A body is accepted from `time_ms` - skew to `time_ms` + age window + skew, and
+ * one dated up to skew in the future is accepted now, so that is the age window plus twice the clock skew (the age
+ * window's default when it is off).
  */
 export function webhookReplayWindowMs(options: { webhookMaxAgeMs?: number | false | undefined; webhookClockSkewMs?: number | undefined }): number {
   const maxAge = typeof options.webhookMaxAgeMs === 'number' ? options.webhookMaxAgeMs : DEFAULT_WEBHOOK_MAX_AGE_MS;
-  return maxAge + (options.webhookClockSkewMs ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS);
+  return maxAge + 2 * (options.webhookClockSkewMs ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS);
 }

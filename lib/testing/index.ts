@@ -15,7 +15,12 @@ export type {
 export { PusherExpectationError, describeMismatch } from './expectation.js';
 export { freshWebhookTimeMs, signPusherWebhook } from './pusher-webhook.testing.js';
 export type { PusherWebhookCredentials, PusherWebhookEventInput, SignedPusherWebhook } from './pusher-webhook.testing.js';
-export { verifyChannelAuthorization, verifyUserAuthentication, type PusherAuthCredentials } from './pusher-auth.testing.js';
+export {
+  verifyChannelAuthorization,
+  verifyUserAuthentication,
+  type PusherAuthCredentials,
+  type PusherChannelAuthorizationCheck,
+} from './pusher-auth.testing.js';
 export { PusherTestClient, randomSocketId } from './pusher-test-client.js';
 export type {
   PusherAuthRequestOptions,

@@ -12,24 +12,40 @@ export interface PusherAuthCredentials {
 }
 
 
+/** Options of {@link verifyChannelAuthorization}. */
+export interface PusherChannelAuthorizationCheck {
+  /**
+   * The connection signed in (`pusher.signin()`): a presence answer without `channel_data`, signed over
+   * `socket_id:channel` (what an authorizer's `SIGNED_IN_USER` gives), is accepted too. Default false.
+   */
+  signedIn?: boolean;
+}
+
 /**
  * Checks a channel-authorization answer as a Pusher server checks a subscription: `auth` is `key:` and the
  * HMAC-SHA256 of `socket_id:channel[:channel_data]` (constant-time), presence answers carry `channel_data` with a
- * `user_id`, encrypted ones the channel's `shared_secret`. Returns the parsed presence data, if any.
+ * `user_id` (or, with `{ signedIn: true }`, none at all), encrypted ones the channel's `shared_secret`. Returns the
+ * parsed presence data, if any.
  * @throws PusherExpectationError saying what a server would refuse.
  */
 export function verifyChannelAuthorization(
   credentials: PusherAuthCredentials,
   request: { socketId: string; channelName: string },
   answer: unknown,
+  check: PusherChannelAuthorizationCheck = {},
 ): { channelData?: PresenceData } {
   const fields = asRecord(answer, `the channel authorization answer for ${request.channelName}`);
   const presence = isPresenceChannel(request.channelName);
   let signed = `${request.socketId}:${request.channelName}`;
   let channelData: PresenceData | undefined;
-  if (presence) {
+  // The signed-in user as member: the server takes it from the sign-in, and the signature has no channel_data.
+  const signedInMember = presence && fields.channel_data === undefined && check.signedIn === true;
+  if (presence && !signedInMember) {
     if (typeof fields.channel_data !== 'string') {
-      throw new PusherExpectationError(`Presence channel ${request.channelName}: the answer has no channel_data string (got ${show(fields.channel_data)}).`);
+      throw new PusherExpectationError(
+        `Presence channel ${request.channelName}: the answer has no channel_data string (got ${show(fields.channel_data)}); ` +
+          'pass { signedIn: true } if the connection signed in and the authorizer answered SIGNED_IN_USER.',
+      );
     }
     const parsed = parseJson(fields.channel_data);
     if (parsed === null || typeof parsed !== 'object' || (typeof (parsed as PresenceData).user_id !== 'string' && typeof (parsed as { user_id?: unknown }).user_id !== 'number')) {

@@ -36,6 +36,8 @@ export interface PusherAuthRequestOptions {
   socketId?: string;
   headers?: Record<string, string>;
   path?: string;
+  /** For `expectChannelAuthorized`: accept a presence answer for the signed-in user (no `channel_data`). */
+  signedIn?: boolean;
 }
 
 /** Sending a webhook over HTTP. */
@@ -175,7 +177,7 @@ export class PusherTestClient {
     if (answer.status !== 200) {
       throw new PusherExpectationError(`Expected ${channelName} to be authorized (200), the app answered ${answer.status} ${show(answer.body)}.`);
     }
-    return verifyChannelAuthorization(this.options, { socketId: answer.socketId, channelName }, answer.body);
+    return verifyChannelAuthorization(this.options, { socketId: answer.socketId, channelName }, answer.body, { signedIn: options.signedIn });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { applyDecorators, HttpCode, HttpStatus, UseGuards } from '@nestjs/common';
+import { PUSHER_WEBHOOK_ROUTE_METADATA } from '../pusher.constants.js';
 import { PusherWebhookGuard } from './pusher-webhook.guard.js';
 
 /**
@@ -21,8 +22,31 @@ export function PusherWebhook(): ClassDecorator & MethodDecorator {
   return ((target: object, key?: string | symbol, descriptor?: TypedPropertyDescriptor<unknown>) => {
     if (descriptor === undefined) {
       UseGuards(PusherWebhookGuard)(target as Function);
+      // Nest copies a method's metadata (not its class's) onto the route handler the platform sees: mark each method.
+      const prototype = (target as Function).prototype as object;
+      for (const name of Object.getOwnPropertyNames(prototype)) {
+        const method: unknown = Object.getOwnPropertyDescriptor(prototype, name)?.value;
+        if (name !== 'constructor' && typeof method === 'function') markWebhookRoute(method);
+      }
       return;
     }
     applyDecorators(UseGuards(PusherWebhookGuard), HttpCode(HttpStatus.OK))(target, key, descriptor);
+    markWebhookRoute(descriptor.value as Function);
   }) as ClassDecorator & MethodDecorator;
+}
+
+/**
+ * Where `@RouteConfig()` of `@nestjs/platform-fastify` keeps a route's Fastify `config` (which Fastify shows as
+ * `request.routeOptions.config`); merged into, so that a `@RouteConfig()` applied before this decorator is kept.
+ */
+const FASTIFY_ROUTE_CONFIG_METADATA = '__fastify_route_config__';
+
+function markWebhookRoute(method: Function): void {
+  Reflect.defineMetadata(PUSHER_WEBHOOK_ROUTE_METADATA, true, method);
+  const config: unknown = Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, method);
+  Reflect.defineMetadata(
+    FASTIFY_ROUTE_CONFIG_METADATA,
+    { ...(config as object | undefined), [PUSHER_WEBHOOK_ROUTE_METADATA]: true },
+    method,
+  );
 }

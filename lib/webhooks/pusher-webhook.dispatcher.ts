@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { PusherConfigurationError } from '../core/pusher.errors.js';
+import { describeOptionValue, optionSecrets } from '../core/redaction.js';
 import type { PusherWebhookEvent, PusherWebhookEventName, PusherWebhookPayload } from '../core/pusher.types.js';
 import { MemoryWebhookDeliveryStore, type WebhookDeliveryStore } from '../core/webhook-delivery-store.js';
 import { webhookReplayWindowMs } from '../core/webhook.js';
@@ -50,7 +51,10 @@ export interface PusherWebhookDispatchOptions {
   deliveryId?: string;
 }
 
-/** `dispatch()` rejects with this when the handlers did not settle within `handlerTimeoutMs`; they keep running. */
+/**
+ * `dispatch()` rejects with this when the handlers did not settle within `handlerTimeoutMs`; they keep running, and
+ * the delivery stays claimed until they settle (completed on success, released on failure).
+ */
 export class PusherWebhookTimeoutError extends Error {
   static {
     brandClass(this, 'PusherWebhookTimeoutError');
@@ -59,7 +63,8 @@ export class PusherWebhookTimeoutError extends Error {
   constructor(readonly timeoutMs: number, readonly pendingHandlers: readonly string[]) {
     super(
       `Pusher webhook handlers did not finish within ${timeoutMs} ms (webhooks.handlerTimeoutMs): ` +
-        `${pendingHandlers.join(', ') || 'unknown'} still running; the delivery is released so that Pusher delivers it again.`,
+        `${pendingHandlers.join(', ') || 'unknown'} still running; the delivery stays claimed until they settle ` +
+        '(redeliveries meanwhile answer "in progress"), then counts as handled if they succeeded, else runs again.',
     );
   }
 }
@@ -100,7 +105,7 @@ interface RegisteredHandler extends PusherEventHandler {
  * from your own `@PusherWebhook()` route; the built-in webhook route uses it too.
  */
 @Injectable()
-export class PusherWebhookDispatcher {
+export class PusherWebhookDispatcher implements OnApplicationShutdown {
   protected readonly logger = new Logger('PusherWebhookDispatcher');
   /** Handlers by event name, in registration order. Arrays are replaced, never changed, so a dispatch can iterate one safely. */
   private readonly handlersByEvent = new Map<string, readonly RegisteredHandler[]>();
@@ -108,13 +113,15 @@ export class PusherWebhookDispatcher {
   private readonly handlerTimeoutMs: number;
   /** How long a handled delivery is remembered: as long as it would pass the freshness check. */
   private readonly rememberMs: number;
+  /** Stops of the claim renewals of deliveries whose handlers still run. */
+  private readonly renewals = new Set<() => void>();
 
   constructor(@Optional() @Inject(PUSHER_MODULE_OPTIONS) options?: PusherModuleOptionsShape) {
     const webhooks = options?.webhooks ?? {};
     const timeout = webhooks.handlerTimeoutMs ?? DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS;
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
       throw new PusherConfigurationError(
-        `PusherModule option "webhooks.handlerTimeoutMs" must be a positive number of milliseconds, got ${JSON.stringify(timeout)}.`,
+        `PusherModule option "webhooks.handlerTimeoutMs" must be a positive number of milliseconds, got ${describeOptionValue(timeout, optionSecrets(options))}.`,
         'webhooks.handlerTimeoutMs',
       );
     }
@@ -152,43 +159,88 @@ export class PusherWebhookDispatcher {
    * Once per delivery: a delivery that was handled before resolves with `duplicate: true` and runs nothing; one being
    * handled elsewhere rejects with {@link PusherWebhookInProgressError}. Resolves with a summary when every handler
    * succeeded; rejects with {@link PusherWebhookDispatchError} when any failed, or {@link PusherWebhookTimeoutError}
-   * when they took longer than `webhooks.handlerTimeoutMs`; then the delivery is released, so that a route that
-   * awaits it answers 5xx and Pusher's redelivery runs in full.
+   * when they took longer than `webhooks.handlerTimeoutMs`. A failed delivery is released, so that a route that
+   * awaits it answers 5xx and Pusher's redelivery runs in full; after a timeout the delivery stays claimed (renewed)
+   * until the handlers settle, so that a redelivery meanwhile is "in progress", not a second concurrent run.
    */
   async dispatch(payload: PusherWebhookPayload, options: PusherWebhookDispatchOptions = {}): Promise<PusherWebhookDispatchResult> {
     const deliveryId = options.deliveryId ?? deliveryIdOf(payload);
     const store = deliveryId === undefined ? undefined : this.deliveryStore;
-    if (store === undefined || deliveryId === undefined) return this.runWithTimeout(payload);
+    const running = new Set<string>();
+    if (store === undefined || deliveryId === undefined) return this.withTimeout(this.runHandlers(payload, running), running);
 
     const owner = randomUUID();
-    // The claim outlives the handlers' deadline a little, so that it expires by itself if this process dies.
-    const claim = await store.claim(deliveryId, owner, this.handlerTimeoutMs + 1000);
+    // The claim outlives the handlers' deadline a little, so that it expires by itself if this process dies; while
+    // the handlers run it is renewed (stores with `renew`), also after a timeout answered 503.
+    const claimTtlMs = this.handlerTimeoutMs + 1000;
+    const claim = await store.claim(deliveryId, owner, claimTtlMs);
     if (claim === 'done') {
       this.logger.debug?.(`Skipped a Pusher webhook delivered before (${payload.events.length} events)`);
       return { events: payload.events.length, handlerRuns: 0, failures: [], rejectedEvents: payload.rejectedEvents?.length ?? 0, duplicate: true };
     }
     if (claim === 'in-progress') throw new PusherWebhookInProgressError(deliveryId);
-    let result: PusherWebhookDispatchResult;
-    try {
-      result = await this.runWithTimeout(payload);
-    } catch (error) {
-      await store.release(deliveryId, owner).catch((releaseError: unknown) => {
-        // The claim then expires by itself; until then redeliveries answer "in progress".
-        this.logger.error(`Could not release a failed Pusher webhook delivery: ${String(releaseError)}`);
-      });
-      throw error;
-    }
-    await store.complete(deliveryId, owner, this.rememberMs);
-    return result;
+    const stopRenewing = this.keepClaimAlive(store, deliveryId, owner, claimTtlMs);
+    // Settles the claim when the handlers settle, not when the route gives up on them: until then a redelivery is
+    // "in progress" (409) rather than a second run beside this one.
+    const settled = this.runHandlers(payload, running).then(
+      async (result) => {
+        stopRenewing();
+        await store.complete(deliveryId, owner, this.rememberMs);
+        return result;
+      },
+      async (error: unknown) => {
+        stopRenewing();
+        await store.release(deliveryId, owner).catch((releaseError: unknown) => {
+          // The claim then expires by itself; until then redeliveries answer "in progress".
+          this.logger.error(`Could not release a failed Pusher webhook delivery: ${String(releaseError)}`);
+        });
+        throw error;
+      },
+    );
+    return this.withTimeout(settled, running);
   }
 
-  private runWithTimeout(payload: PusherWebhookPayload): Promise<PusherWebhookDispatchResult> {
-    const running = new Set<string>();
+  /** Stops the claim renewals still running (their handlers hung): nothing of this module outlives app.close(). */
+  onApplicationShutdown(): void {
+    for (const stop of [...this.renewals]) stop();
+  }
+
+  /** Renews `owner`'s claim every third of its TTL until the returned function is called. */
+  private keepClaimAlive(store: WebhookDeliveryStore, deliveryId: string, owner: string, claimTtlMs: number): () => void {
+    if (store.renew === undefined) return () => undefined;
+    const timer = setInterval(() => {
+      store.renew!(deliveryId, owner, claimTtlMs).catch((error: unknown) => {
+        this.logger.error(`Could not renew the claim of a Pusher webhook delivery still being handled: ${String(error)}`);
+      });
+    }, Math.max(1, Math.floor(claimTtlMs / 3)));
+    // A hung handler must not keep the process (or app.close()) alive through this timer.
+    timer.unref();
+    const stop = () => {
+      clearInterval(timer);
+      this.renewals.delete(stop);
+    };
+    this.renewals.add(stop);
+    return stop;
+  }
+
+  /**
+   * `work`, or a {@link PusherWebhookTimeoutError} after `handlerTimeoutMs`. The work goes on after a timeout; a later
+   * rejection is logged (handler failures once only: `runHandlers` logs them).
+   */
+  private withTimeout(work: Promise<PusherWebhookDispatchResult>, running: ReadonlySet<string>): Promise<PusherWebhookDispatchResult> {
     return new Promise<PusherWebhookDispatchResult>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PusherWebhookTimeoutError(this.handlerTimeoutMs, [...running])), this.handlerTimeoutMs);
+      const timer = setTimeout(() => {
+        work.catch((error: unknown) => {
+          // Handler failures are logged already; anything else (the store failing to record success) is not.
+          if (!(error instanceof PusherWebhookDispatchError)) {
+            this.logger.error(`A Pusher webhook delivery failed after its timeout: ${String(error)}`);
+          }
+        });
+        reject(new PusherWebhookTimeoutError(this.handlerTimeoutMs, [...running]));
+      }, this.handlerTimeoutMs);
       // A hung handler must not keep the process (or app.close()) alive through this timer.
       timer.unref();
-      this.runHandlers(payload, running).then(
+      work.then(
         (result) => {
           clearTimeout(timer);
           resolve(result);

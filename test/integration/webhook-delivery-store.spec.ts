@@ -33,6 +33,40 @@ describe('MemoryWebhookDeliveryStore', () => {
     expect(await store.claim('d', 'b', 100)).toBe('claimed');
   });
 
+  it("renews its owner's live claim only (handlers still running after a 503)", async () => {
+    let now = 0;
+    const store = new MemoryWebhookDeliveryStore({ now: () => now });
+    expect(await store.claim('d', 'a', 100)).toBe('claimed');
+    now = 90;
+    expect(await store.renew('d', 'b', 100)).toBe(false);
+    expect(await store.renew('d', 'a', 100)).toBe(true);
+    now = 150;
+    expect(await store.claim('d', 'b', 100)).toBe('in-progress');
+    now = 191;
+    expect(await store.renew('d', 'a', 100)).toBe(false); // expired: renewing cannot resurrect it
+    expect(await store.claim('d', 'b', 100)).toBe('claimed');
+    await store.complete('d', 'b', 1000);
+    expect(await store.renew('d', 'b', 100)).toBe(false); // a handled delivery is not a claim
+    expect(await store.claim('d', 'c', 100)).toBe('done');
+  });
+
+  it('over maxEntries forgets expired and handled deliveries before a live claim (its handlers still run)', async () => {
+    let now = 0;
+    const store = new MemoryWebhookDeliveryStore({ maxEntries: 3, now: () => now });
+    expect(await store.claim('running', 'a', 10_000)).toBe('claimed');
+    await store.claim('expired', 'o', 10);
+    await store.complete('expired', 'o', 10);
+    await store.claim('done', 'o', 10_000);
+    await store.complete('done', 'o', 10_000);
+    now = 100;
+    await store.claim('new-1', 'o', 10_000);
+    await store.claim('new-2', 'o', 10_000);
+    expect(store.size).toBe(3);
+    expect(await store.claim('running', 'b', 10_000)).toBe('in-progress');
+    expect(await store.claim('new-1', 'b', 10_000)).toBe('in-progress');
+    expect(await store.claim('done', 'b', 10_000)).toBe('claimed'); // forgotten: the oldest handled delivery went first
+  });
+
   it('stays within maxEntries, forgetting the oldest first', async () => {
     const store = new MemoryWebhookDeliveryStore({ maxEntries: 3, now: () => 0 });
     for (const id of ['1', '2', '3', '4', '5']) {
@@ -76,6 +110,20 @@ describe('RedisWebhookDeliveryStore against a real redis-server', () => {
     const ttl = await clients[0]!.pttl('test:d1');
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it("renews its owner's claim only, with a conditional PEXPIRE", async () => {
+    const store = storeOn(clients[0]!, 'renew:');
+    expect(await store.claim('d1', 'a', 1000)).toBe('claimed');
+    expect(await store.renew('d1', 'b', 600_000)).toBe(false);
+    expect(await clients[0]!.pttl('renew:d1')).toBeLessThanOrEqual(1000);
+    expect(await store.renew('d1', 'a', 600_000)).toBe(true);
+    expect(await clients[0]!.pttl('renew:d1')).toBeGreaterThan(1000);
+    expect(await clients[0]!.get('renew:d1')).toBe('claimed:a');
+    await store.complete('d1', 'a', 60_000);
+    expect(await store.renew('d1', 'a', 600_000)).toBe(false);
+    expect(await clients[0]!.get('renew:d1')).toBe('done');
+    expect(await store.renew('absent', 'a', 1000)).toBe(false);
   });
 
   it('gives a delivery to exactly one of two replicas claiming it at the same time, over separate connections', async () => {

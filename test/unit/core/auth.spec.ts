@@ -81,6 +81,11 @@ describe('authorizeChannel', () => {
     expect(authorizeChannel({ ...signer, maxPresenceDataBytes: 64 * 1024 }, '1.1', 'presence-room', big).channel_data).toContain('"bio"');
   });
 
+  it('takes only the SIGNED_IN_USER symbol, never its old string spelling, for a signed-in presence member', () => {
+    expect(typeof SIGNED_IN_USER).toBe('symbol');
+    expect(() => authorizeChannel(signer, '1.1', 'presence-room', 'signed-in-user' as never)).toThrow(PusherValidationError);
+  });
+
   it("signs a signed-in user's presence subscription without channel_data (socket_id:channel)", () => {
     const answer = authorizeChannel(signer, '1234.1234', 'presence-room', SIGNED_IN_USER);
     expect(answer).toEqual({ auth: `${signer.key}:${createHmac('sha256', signer.secret).update('1234.1234:presence-room').digest('hex')}` });

@@ -215,6 +215,26 @@ describe('configuration errors never carry the secret (issue 11)', () => {
     expect(everythingIn(error)).not.toContain(SECRET);
   });
 
+  const ADDITIONAL_SECRET = 'next-Secret-0f7e3-do-not-leak';
+  it.each<[string, unknown]>([
+    ['webhookClockSkewMs', ADDITIONAL_SECRET],
+    ['webhookMaxAgeMs', ADDITIONAL_SECRET],
+    ['timeout', ADDITIONAL_SECRET],
+    ['port', ADDITIONAL_SECRET],
+    ['host', `https://next-key:${ADDITIONAL_SECRET}@api-eu.pusher.com`],
+    ['host', `${ADDITIONAL_SECRET}/x`],
+    ['cluster', `${ADDITIONAL_SECRET} `],
+    ['appId', `next-key:${ADDITIONAL_SECRET}`],
+  ])('%s given an additionalKeys secret: shows neither it nor the main secret', (option, value) => {
+    const options = { ...good, additionalKeys: [{ key: 'next-key', secret: ADDITIONAL_SECRET }], [option]: value };
+    for (const run of [() => resolvePusherConfig(options as PusherOptions), () => new Pusher(options as PusherOptions)]) {
+      const error = configErrorOf(run);
+      expect(error.option).toBe(option);
+      expect(everythingIn(error)).not.toContain(ADDITIONAL_SECRET);
+      expect(everythingIn(error)).not.toContain(SECRET);
+    }
+  });
+
   it('masks a credential-bearing value even when it holds another secret than options.secret', () => {
     // The secret of another app (or environment) is a secret all the same: URL userinfo is never shown.
     const error = configErrorOf(() => resolvePusherConfig({ ...good, secret: 'other', host: PUSHER_URL }));

@@ -139,6 +139,13 @@ describe('validation: the limits themselves are allowed', () => {
     expect(transport.requests).toHaveLength(7);
   });
 
+  it('counts a presence user_id in characters like every other name: 128 emoji pass, 129 do not', () => {
+    const { pusher } = setup();
+    const answer = pusher.authorizeChannel('1.1', 'presence-a', { user_id: '😀'.repeat(128) });
+    expect(JSON.parse(answer.channel_data!)).toEqual({ user_id: '😀'.repeat(128) });
+    expect(() => pusher.authorizeChannel('1.1', 'presence-a', { user_id: '😀'.repeat(129) })).toThrow('is 129 characters long');
+  });
+
   it('honours a raised maxPayloadBytes', async () => {
     const transport = new FakeTransport();
     const pusher = new Pusher({ appId: '1', key: 'k', secret: 's', transport, maxPayloadBytes: 100 * 1024 });

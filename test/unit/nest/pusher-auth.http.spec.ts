@@ -7,6 +7,7 @@ import {
   type PusherChannelAuthorizationRequest,
   PusherModule,
   type PusherUserAuthenticationRequest,
+  SIGNED_IN_USER,
 } from 'nest-pusher';
 import {
   APP,
@@ -45,6 +46,8 @@ class TestAuthorizer implements PusherAuthorizer<HeaderRequest> {
     asked.push({ socketId, channel, user });
     if (typeof user !== 'string' || !this.policy.mayJoin(user, channel)) return false;
     if (channel === 'presence-misused') return true;
+    if (channel === 'presence-signed-in') return SIGNED_IN_USER;
+    if (channel === 'private-signed-in') return SIGNED_IN_USER;
     // Over Pusher's 1 KB member limit.
     if (channel === 'presence-bad-member') return { user_id: 'x', user_info: { bio: 'x'.repeat(2048) } };
     if (channel === 'private-throws') throw new UnauthorizedException('log in first');
@@ -130,11 +133,26 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
     expect(JSON.stringify(await refused.json())).not.toContain('auth"');
   });
 
-  it('answers a presence channel the authorizer allows with true for the signed-in user: signed socket_id:channel, no channel_data', async () => {
+  it('answers a presence channel the authorizer allows with SIGNED_IN_USER for the signed-in user: signed socket_id:channel, no channel_data', async () => {
+    const { url } = await start();
+    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-signed-in' }, { 'x-user': 'alice' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ auth: `${APP.key}:${hmacHex(APP.secret, `${SOCKET}:presence-signed-in`)}` });
+  });
+
+  it('refuses a presence channel the authorizer answers true (no member named: 403) and logs how to opt in', async () => {
     const { url } = await start();
     const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-misused' }, { 'x-user': 'alice' });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ auth: `${APP.key}:${hmacHex(APP.secret, `${SOCKET}:presence-misused`)}` });
+    expect(response.status).toBe(403);
+    expect(JSON.stringify(await response.json())).not.toContain('auth"');
+    expect(logs.lines('error').join('\n')).toContain('Refused presence-misused: the authorizer answered true for a presence channel');
+    expect(logs.lines('error').join('\n')).toContain('SIGNED_IN_USER');
+  });
+
+  it('refuses SIGNED_IN_USER for a private channel (it allows presence only)', async () => {
+    const { url } = await start();
+    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-signed-in' }, { 'x-user': 'alice' });
+    expect(response.status).toBe(403);
   });
 
   it('answers 500 and logs when the authorizer\'s member data breaks the protocol', async () => {

@@ -11,8 +11,13 @@ import {
   type MemberAddedEvent,
   OnPusherEvent,
   type PusherEventContext,
+  MemoryWebhookDeliveryStore,
   PusherModule,
+  PusherWebhookDispatcher,
   type PusherWebhookEvent,
+  type PusherWebhookPayload,
+  verifyWebhook,
+  webhookDeliveryId,
 } from 'nest-pusher';
 import {
   APP,
@@ -29,12 +34,55 @@ import {
 const handled: PusherWebhookEvent[] = [];
 const failOnce = new Set<string>();
 
+interface Gate {
+  promise: Promise<void>;
+  open(): void;
+  fail(error: Error): void;
+}
+function gate(): Gate {
+  let open!: () => void;
+  let fail!: (error: Error) => void;
+  const promise = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  return { promise, open, fail };
+}
+/** What the slow handler waits for; each run takes the gate in place when it starts. */
+let slowGate: Gate = gate();
+let slowRuns = 0;
+
+/** The default store, telling the test when a delivery's claim was settled (completed or released) or renewed. */
+class SignallingStore extends MemoryWebhookDeliveryStore {
+  settled = gate();
+  renewed = gate();
+  override async complete(deliveryId: string, owner: string, ttlMs: number): Promise<void> {
+    await super.complete(deliveryId, owner, ttlMs);
+    this.settled.open();
+  }
+  override async release(deliveryId: string, owner: string): Promise<void> {
+    await super.release(deliveryId, owner);
+    this.settled.open();
+  }
+  override async renew(deliveryId: string, owner: string, claimTtlMs: number): Promise<boolean> {
+    const renewed = await super.renew(deliveryId, owner, claimTtlMs);
+    this.renewed.open();
+    return renewed;
+  }
+}
+
 @Injectable()
 class Recorder {
   @OnPusherEvent(['channel_occupied', 'member_added', 'client_event'])
   onEvent(event: PusherWebhookEvent, _context: PusherEventContext): void {
     if (failOnce.delete(event.channel)) throw new Error(`first delivery on ${event.channel} fails`);
     handled.push(event);
+  }
+
+  @OnPusherEvent('channel_vacated', { channel: 'private-slow' })
+  slow(): Promise<void> {
+    slowRuns++;
+    return slowGate.promise;
   }
 
   @OnPusherEvent('channel_vacated', { channel: 'private-hang' })
@@ -51,6 +99,8 @@ let running: RunningApp | undefined;
 beforeEach(() => {
   handled.length = 0;
   failOnce.clear();
+  slowGate = gate();
+  slowRuns = 0;
   logs = captureLogs();
 });
 afterEach(async () => {
@@ -145,10 +195,33 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
     const response = await postJson(`${url}/pusher/webhooks`, body, headers);
     expect(response.status).toBe(503);
     expect(logs.lines('error').join('\n')).toContain('Recorder.hang on channel_vacated still running');
-    // The delivery was released: Pusher's redelivery runs the handlers again (and times out again).
-    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(503);
+    // The handler still runs, so the delivery stays claimed: Pusher's redelivery is told to come back later.
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(409);
     await running!.close();
     running = undefined;
+  });
+
+  it.each([
+    ['succeeded', 1],
+    ['failed', 2],
+  ])('after a 503 keeps the delivery claimed (409) until the handlers settle, which %s', async (outcome, runs) => {
+    const store = new SignallingStore();
+    const { url } = await start({ ...APP, webhooks: { handlerTimeoutMs: 100, deliveryStore: store } });
+    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [{ name: 'channel_vacated', channel: 'private-slow' }] });
+    const first = slowGate;
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(503);
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(409);
+    expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(409);
+    slowGate = gate();
+    slowGate.open(); // a later run finishes at once
+    if (outcome === 'succeeded') first.open();
+    else first.fail(new Error('slow handler failed'));
+    await store.settled.promise;
+    // Succeeded: a duplicate, nothing runs again. Failed: released, the redelivery runs in full.
+    const redelivery = await postJson(`${url}/pusher/webhooks`, body, headers);
+    expect(redelivery.status).toBe(200);
+    expect(((await redelivery.json()) as { duplicate: boolean }).duplicate).toBe(outcome === 'succeeded');
+    expect(slowRuns).toBe(runs);
   });
 
   it('accepts a webhook signed with an additional key pair (key rotation), and refuses an unknown key', async () => {
@@ -158,5 +231,78 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
     const unknown = signedWebhook({ time_ms: Date.now(), events: [occupied('private-x')] }, { key: 'other-key', secret: 'next-secret-never-log' });
     expect((await postJson(`${url}/pusher/webhooks`, unknown.body, unknown.headers)).status).toBe(401);
     expect(handled.map((event) => event.channel)).toEqual(['private-rotated']);
+  });
+});
+
+describe('PusherWebhookDispatcher replay window', () => {
+  it('remembers a delivery dated up to the clock skew in the future for as long as its body stays acceptable', async () => {
+    let now = 1_700_000_000_000;
+    const store = new MemoryWebhookDeliveryStore({ now: () => now });
+    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { deliveryStore: store } });
+    let runs = 0;
+    dispatcher.addHandler({ events: ['member_added'], name: 'count', handle: () => void runs++ });
+    // The sender's clock is 59 s ahead of ours: inside the default 60 s of skew.
+    const { body, headers } = signedWebhook({ time_ms: now + 59_000, events: [{ name: 'member_added', channel: 'presence-x', user_id: '1' }] });
+    const deliver = async (): Promise<string> => {
+      let payload: PusherWebhookPayload;
+      try {
+        const verifier = { key: APP.key, secret: APP.secret, maxAgeMs: 300_000, now: () => now };
+        payload = verifyWebhook(verifier, { key: headers['x-pusher-key'], signature: headers['x-pusher-signature'], body });
+      } catch {
+        return 'refused';
+      }
+      return (await dispatcher.dispatch(payload, { deliveryId: webhookDeliveryId(body) })).duplicate ? 'duplicate' : 'handled';
+    };
+    const answers = [await deliver()];
+    // Replays until the body is too old to pass: the last accepted moment is time_ms + 5 min + 60 s.
+    for (const later of [200_000, 161_000, 58_000]) {
+      now += later;
+      answers.push(await deliver());
+    }
+    now += 1;
+    answers.push(await deliver());
+    expect(answers).toEqual(['handled', 'duplicate', 'duplicate', 'duplicate', 'refused']);
+    expect(runs).toBe(1);
+  });
+});
+
+describe('PusherWebhookDispatcher claim renewal', () => {
+  it('renews the claim of a delivery whose handlers outlive the claim TTL, so that it does not expire under them', async () => {
+    let now = 0;
+    const store = new SignallingStore({ now: () => now });
+    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { handlerTimeoutMs: 30, deliveryStore: store } });
+    const slow = gate();
+    dispatcher.addHandler({ events: ['channel_vacated'], name: 'slow', handle: () => slow.promise });
+    const payload = { time_ms: 0, events: [{ name: 'channel_vacated' as const, channel: 'private-x' }] };
+    await expect(dispatcher.dispatch(payload, { deliveryId: 'd' })).rejects.toThrow(/stays claimed until they settle/);
+    // The claim was made for handlerTimeoutMs + 1 s: move the clock near its end, then wait for a renewal.
+    now = 1000;
+    await store.renewed.promise;
+    now = 2000;
+    expect(await store.claim('d', 'other', 10)).toBe('in-progress');
+    slow.open();
+    await store.settled.promise;
+    expect(await store.claim('d', 'other', 10)).toBe('done');
+    dispatcher.onApplicationShutdown();
+  });
+
+  it('logs a store that fails to record success after the route answered 503', async () => {
+    class FailingStore extends SignallingStore {
+      override async complete(): Promise<void> {
+        this.settled.open();
+        throw new Error('store down');
+      }
+    }
+    const store = new FailingStore();
+    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { handlerTimeoutMs: 30, deliveryStore: store } });
+    const slow = gate();
+    dispatcher.addHandler({ events: ['channel_vacated'], name: 'slow', handle: () => slow.promise });
+    const payload = { time_ms: 0, events: [{ name: 'channel_vacated' as const, channel: 'private-x' }] };
+    await expect(dispatcher.dispatch(payload, { deliveryId: 'd' })).rejects.toThrow(/did not finish within 30 ms/);
+    slow.open();
+    await store.settled.promise;
+    // One turn of the event loop: the rejection reaches the logger through promise callbacks only.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logs.lines('error').join('\n')).toContain('A Pusher webhook delivery failed after its timeout: Error: store down');
   });
 });

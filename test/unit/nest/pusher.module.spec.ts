@@ -2,6 +2,7 @@ import './support/nest-app.js';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { ConsoleLogger, Injectable, Logger, type LoggerService, type LogLevel, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { inspect } from 'node:util';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
   Pusher,
@@ -98,6 +99,22 @@ describe('PusherModule.forRoot', () => {
       await expect(
         Test.createTestingModule({ imports: [PusherModule.forRoot({ appId: '1', key: 'k', secret: 's', webhooks: webhooks as never })] }).compile(),
       ).rejects.toMatchObject({ option });
+    }
+  });
+
+  it('fails the start on webhooks.handlerTimeoutMs holding a secret without showing it (or any additional secret)', async () => {
+    const additional = 'next-secret-never-log-81q';
+    for (const handlerTimeoutMs of [APP.secret, additional, `${APP.secret}x`]) {
+      const error = await Test.createTestingModule({
+        imports: [PusherModule.forRoot({ ...APP, additionalKeys: [{ key: 'next-key', secret: additional }], webhooks: { handlerTimeoutMs: handlerTimeoutMs as never } })],
+      })
+        .compile()
+        .then(() => undefined, (caught: unknown) => caught as PusherConfigurationError);
+      expect(error).toBeInstanceOf(PusherConfigurationError);
+      expect(error!.option).toBe('webhooks.handlerTimeoutMs');
+      const everything = [error!.message, error!.stack ?? '', JSON.stringify(error), inspect(error, { showHidden: true })].join('\n');
+      expect(everything).not.toContain(APP.secret);
+      expect(everything).not.toContain(additional);
     }
   });
 

@@ -15,6 +15,7 @@ import {
   PusherWebhook,
   PusherWebhookDispatchError,
   PusherWebhookDispatcher,
+  SIGNED_IN_USER,
   VerifiedWebhook,
   type ClientEventWebhookEvent,
   type MemberAddedEvent,
@@ -244,6 +245,16 @@ describe('verifyChannelAuthorization', () => {
       verifyChannelAuthorization(credentials, { socketId: '1.2', channelName: 'private-encrypted-x' }, { auth: good.auth, shared_secret: Buffer.alloc(32).toString('base64') }),
     ).toThrow("shared_secret is missing or is not this channel's key");
     expect(() => verifyChannelAuthorization(credentials, { socketId: '1.2', channelName: 'presence-x' }, { auth: good.auth })).toThrow('has no channel_data');
+    // The signed-in user's presence: accepted only when asked, and only when signed over socket_id:channel.
+    const signedIn = pusher.authorizeChannel('1.2', 'presence-x', SIGNED_IN_USER);
+    expect(() => verifyChannelAuthorization(credentials, { socketId: '1.2', channelName: 'presence-x' }, signedIn)).toThrow('pass { signedIn: true }');
+    expect(verifyChannelAuthorization(credentials, { socketId: '1.2', channelName: 'presence-x' }, signedIn, { signedIn: true })).toEqual({});
+    expect(() => verifyChannelAuthorization(credentials, { socketId: '1.3', channelName: 'presence-x' }, signedIn, { signedIn: true })).toThrow(
+      'the auth signature does not match "1.3:presence-x"',
+    );
+    // Member data, when present, is still checked and signed.
+    const member = pusher.authorizeChannel('1.2', 'presence-x', { user_id: '7' });
+    expect(verifyChannelAuthorization(credentials, { socketId: '1.2', channelName: 'presence-x' }, member, { signedIn: true })).toEqual({ channelData: { user_id: '7' } });
     expect(() => verifyChannelAuthorization(credentials, { socketId: '1.2', channelName: 'private-x' }, { auth: 'other-key:' + 'a'.repeat(64) })).toThrow(
       'auth must start with the app key',
     );
