@@ -4,11 +4,11 @@ import { PusherConfigurationError } from '../core/pusher.errors.js';
 import type { PusherWebhookEvent, PusherWebhookEventName, PusherWebhookPayload } from '../core/pusher.types.js';
 import { MemoryWebhookDeliveryStore, type WebhookDeliveryStore } from '../core/webhook-delivery-store.js';
 import { webhookReplayWindowMs } from '../core/webhook.js';
-import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
+import type { PusherWebhookSettings } from '../interfaces/pusher-module-options.interface.js';
+import { DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS, PUSHER_WEBHOOK_SETTINGS } from '../pusher.constants.js';
 import type { PusherEventContext } from './on-pusher-event.decorator.js';
 import { brandClass } from '../core/brand.js';
 import { deliveryIdOf } from './pusher-webhook-delivery.js';
-import { DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS, type PusherModuleOptionsShape } from './pusher-webhook-options.interface.js';
 
 /** One registered handler: found by the explorer from `@OnPusherEvent()`, or added with `addHandler()`. */
 export interface PusherEventHandler {
@@ -109,7 +109,7 @@ export class PusherWebhookDispatcher {
   /** How long a handled delivery is remembered: as long as it would pass the freshness check. */
   private readonly rememberMs: number;
 
-  constructor(@Optional() @Inject(PUSHER_MODULE_OPTIONS) options?: PusherModuleOptionsShape) {
+  constructor(@Optional() @Inject(PUSHER_WEBHOOK_SETTINGS) options?: PusherWebhookSettings) {
     const webhooks = options?.webhooks ?? {};
     const timeout = webhooks.handlerTimeoutMs ?? DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS;
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {

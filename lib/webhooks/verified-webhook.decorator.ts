@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { PusherWebhookHttpRequest } from '../interfaces/pusher-webhook-http-request.interface.js';
 import { PUSHER_VERIFIED_WEBHOOK } from '../pusher.constants.js';
-import type { PusherWebhookHttpRequest } from './pusher-webhook.guard.js';
 
 /**
  * The verified webhook body (`PusherWebhookPayload`: `time_ms` and `events`) of a route guarded by
