@@ -5,8 +5,11 @@
 //   POST /official/webhooks  what an app writes by hand with the official client: pusher.webhook({headers, rawBody})
 //                            .isValid(), then a loop over getEvents() calling the same handler
 //   POST /floor/webhooks     a bare Nest route that only answers 200: the cost of Nest + Express themselves
-// Decorators are applied as functions so that this file is plain JavaScript.
+// With env BENCH_BASELINE (a directory holding another build's dist/, see run.js --baseline), nest-pusher is that
+// build. Decorators are applied as functions so that this file is plain JavaScript.
 import 'reflect-metadata';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Controller, HttpCode, Injectable, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import OfficialPusher from 'pusher';
@@ -20,7 +23,10 @@ function method(decorators, proto, name) {
   Object.defineProperty(proto, name, descriptor);
 }
 
-const { PusherModule, OnPusherEvent } = await import('nest-pusher');
+const nestPusher = process.env.BENCH_BASELINE
+  ? pathToFileURL(join(process.env.BENCH_BASELINE, 'dist/esm/index.js')).href
+  : 'nest-pusher';
+const { PusherModule, OnPusherEvent } = await import(nestPusher);
 
 class OccupiedHandler {
   onChannelOccupied(event) {
