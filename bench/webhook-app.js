@@ -14,6 +14,7 @@ import { Controller, HttpCode, Injectable, Module, Post, Req, UnauthorizedExcept
 import { NestFactory } from '@nestjs/core';
 import OfficialPusher from 'pusher';
 import { APP } from './fixtures.js';
+import { mainThreadCpuMicros } from './harness.js';
 
 const counters = { builtIn: 0, official: 0, floor: 0 };
 
@@ -78,7 +79,7 @@ app.getHttpServer().headersTimeout = 66_000;
 process.on('message', async (msg) => {
   if (msg?.type === 'stats') {
     const cpu = process.cpuUsage();
-    process.send({ type: 'stats', counters: { ...counters }, cpuMicros: cpu.user + cpu.system });
+    process.send({ type: 'stats', counters: { ...counters }, cpuMicros: cpu.user + cpu.system, mainCpuMicros: mainThreadCpuMicros() });
   }
   if (msg?.type === 'close') {
     await app.close().catch(() => {});
