@@ -4,12 +4,13 @@
 //
 //   argv: port kind   (kind: core | service | official | raw | batching | baseline)
 //   env BENCH_BASELINE: a directory holding another build's dist/ and package.json (kind baseline loads its
-//     dist/core/index.js), e.g. the code before a change, so that before and after are measured in the same run.
+//     dist/esm/core/index.js, or dist/core/index.js for builds before the dual build), e.g. the code before a
+//     change, so that before and after are measured in the same run.
 //   env BENCH_GC_MARKS=1: write "### measure start|end" lines to stdout around each run (bench/gc-trace.js reads
 //     them between V8's --trace-gc-nvp lines).
 //   parent -> child: { type: 'run', id, payload, concurrency, calls } | { type: 'burst', id, payload, count } | { type: 'close' }
 //   child -> parent: { type: 'ready', name, unavailable? } | { type: 'done', id, result }
-import { writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { official, ourCore, ourService, rawUndici } from './clients.js';
@@ -25,9 +26,15 @@ const make = {
   raw: () => rawUndici(port),
   batching: () => ourCore(port, { batching: true }, 'nest-pusher core, batching: true'),
   baseline: () =>
-    ourCore(port, {}, 'nest-pusher core (before)', pathToFileURL(join(process.env.BENCH_BASELINE ?? '.', 'dist/core/index.js')).href),
+    ourCore(port, {}, 'nest-pusher core (before)', baselineCoreUrl(process.env.BENCH_BASELINE ?? '.')),
 }[kind];
 const marks = process.env.BENCH_GC_MARKS === '1';
+
+/** The baseline build's core: dist/esm/core since the dual build, dist/core before it. */
+function baselineCoreUrl(root) {
+  const dual = join(root, 'dist/esm/core/index.js');
+  return pathToFileURL(existsSync(dual) ? dual : join(root, 'dist/core/index.js')).href;
+}
 
 const client = await make();
 

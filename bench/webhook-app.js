@@ -8,6 +8,7 @@
 // With env BENCH_BASELINE (a directory holding another build's dist/, see run.js --baseline), nest-pusher is that
 // build. Decorators are applied as functions so that this file is plain JavaScript.
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Controller, HttpCode, Injectable, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
@@ -24,9 +25,12 @@ function method(decorators, proto, name) {
   Object.defineProperty(proto, name, descriptor);
 }
 
-const nestPusher = process.env.BENCH_BASELINE
-  ? pathToFileURL(join(process.env.BENCH_BASELINE, 'dist/esm/index.js')).href
-  : 'nest-pusher';
+/** The baseline build's entry: dist/esm/index.js since the dual build, dist/index.js before it. */
+function baselineEntryUrl(directory) {
+  const esm = join(directory, 'dist/esm/index.js');
+  return pathToFileURL(existsSync(esm) ? esm : join(directory, 'dist/index.js')).href;
+}
+const nestPusher = process.env.BENCH_BASELINE ? baselineEntryUrl(process.env.BENCH_BASELINE) : 'nest-pusher';
 const { PusherModule, OnPusherEvent } = await import(nestPusher);
 
 class OccupiedHandler {

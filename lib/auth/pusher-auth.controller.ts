@@ -14,23 +14,41 @@ import {
   type Type,
 } from '@nestjs/common';
 import { SIGNED_IN_USER } from '../core/auth.js';
+import { MASTER_KEY_HOW_TO } from '../core/encryption.js';
 import { PusherError, PusherValidationError } from '../core/pusher.errors.js';
-import { SERVER_TO_USER_PREFIX, validateChannelName, validateSocketId } from '../core/validation.js';
+import { PRIVATE_CHANNEL_PREFIX, SERVER_TO_USER_PREFIX, type PusherValidationRule } from '../core/rules.js';
+import { isEncryptedChannel, isPresenceChannel, validateChannelName, validateSocketId } from '../core/validation.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse } from '../core/pusher.types.js';
 import type { PusherAuthorizer } from '../interfaces/pusher-authorizer.interface.js';
 import type { PusherAuthRoutes } from '../interfaces/pusher-module-options.interface.js';
 import { PUSHER_AUTHORIZER } from '../pusher.constants.js';
 import { PusherService } from '../pusher.service.js';
 
-/** The core's rules about the request's own socket_id and channel_name (checked here first, so rarely reached). */
-const CLIENT_INPUT_RULES = /^(socket-id(-length)?|channel-name-.*|auth-channel-type)$/;
+/**
+ * Whether a core refusal is about the request's own socket_id or channel_name (a 400: checked here first, so rarely
+ * reached) rather than about the authorizer's answer or the server's configuration (a 500).
+ */
+function isClientInputRule(rule: PusherValidationRule): boolean {
+  switch (rule) {
+    case 'socket-id':
+    case 'socket-id-length':
+    case 'channel-name-required':
+    case 'channel-name-length':
+    case 'channel-name-charset':
+    case 'channel-name-hash':
+    case 'auth-channel-type':
+      return true;
+    default:
+      return false;
+  }
+}
 
 type ChannelKind = 'public' | 'private' | 'private-encrypted' | 'presence';
 
 function channelKind(channel: string): ChannelKind {
-  if (channel.startsWith('private-encrypted-')) return 'private-encrypted';
-  if (channel.startsWith('private-')) return 'private';
-  if (channel.startsWith('presence-')) return 'presence';
+  if (isEncryptedChannel(channel)) return 'private-encrypted';
+  if (channel.startsWith(PRIVATE_CHANNEL_PREFIX)) return 'private';
+  if (isPresenceChannel(channel)) return 'presence';
   return 'public';
 }
 
@@ -136,7 +154,7 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
         // Allowed, but unservable: a 4xx, so that no client can provoke server errors at will.
         this.logger.error(
           `Refused ${channel}: end-to-end encrypted channels need the encryptionMasterKeyBase64 option ` +
-            '(32 random bytes as base64, e.g. openssl rand -base64 32).',
+            `(${MASTER_KEY_HOW_TO}).`,
         );
         throw new ForbiddenException('This server does not serve end-to-end encrypted channels');
       }
@@ -171,7 +189,7 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
       try {
         return signing();
       } catch (error) {
-        if (error instanceof PusherValidationError && CLIENT_INPUT_RULES.test(error.rule)) {
+        if (error instanceof PusherValidationError && isClientInputRule(error.rule)) {
           throw new BadRequestException(error.message);
         }
         if (error instanceof PusherError) {

@@ -1,4 +1,4 @@
-import type { ChannelEncryption } from './encryption.js';
+import { masterKeyRequiredError, type ChannelEncryption } from './encryption.js';
 import { PusherValidationError } from './pusher.errors.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse, UserData } from './pusher.types.js';
 import { outboundSignatureHex } from './signing.js';
@@ -52,11 +52,11 @@ export function authorizeChannel(
 
   if (isPresenceChannel(channel)) {
     if (presenceData === undefined) {
-      throw new PusherValidationError(
-        `Presence channel ${describeValue(channel)} needs presence data { user_id, user_info? } to authorize a member, or '${SIGNED_IN_USER}' when the connection signed in.`,
-        'presence-data-required',
-        channel,
-      );
+      throw new PusherValidationError({
+        message: `Presence channel ${describeValue(channel)} needs presence data { user_id, user_info? } to authorize a member, or '${SIGNED_IN_USER}' when the connection signed in.`,
+        rule: 'presence-data-required',
+        value: channel,
+      });
     }
     if (presenceData === SIGNED_IN_USER) {
       return { auth: signer.key + ':' + outboundSignatureHex(signer.secret, socketId + ':' + channel) };
@@ -75,11 +75,7 @@ export function authorizeChannel(
   };
   if (isEncryptedChannel(channel)) {
     if (signer.encryption === undefined) {
-      throw new PusherValidationError(
-        `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (openssl rand -base64 32).`,
-        'encryption-master-key-required',
-        channel,
-      );
+      throw masterKeyRequiredError(channel);
     }
     response.shared_secret = signer.encryption.sharedSecret(channel);
   }

@@ -1,19 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { PusherConfigurationError, PusherValidationError } from './pusher.errors.js';
+import { describeValue } from './validation.js';
 
-const MASTER_KEY_BYTES = 32;
+/** The length of `encryptionMasterKeyBase64` once decoded (XSalsa20-Poly1305 takes a 32-byte key). */
+export const MASTER_KEY_BYTES = 32;
+/** How to make a master key, as every message about a missing or bad one says it. */
+export const MASTER_KEY_HOW_TO = `${MASTER_KEY_BYTES} random bytes as base64, e.g. openssl rand -base64 ${MASTER_KEY_BYTES}`;
 const NONCE_BYTES = 24;
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** Enough for the channels of a busy app; a bound keeps memory flat when channel names are unbounded (per-user channels). */
 const DEFAULT_KEY_CACHE_SIZE = 1000;
 
 /**
- * Decodes `encryptionMasterKeyBase64`: strict base64 of exactly 32 bytes.
+ * Decodes `encryptionMasterKeyBase64`: strict base64 of exactly {@link MASTER_KEY_BYTES} bytes.
  * @throws PusherConfigurationError (option `encryptionMasterKeyBase64`); the message never contains the key.
  */
 export function parseMasterKey(base64: unknown): Uint8Array {
-  const howTo = 'Generate one with `openssl rand -base64 32` and pass it as encryptionMasterKeyBase64.';
+  const howTo = `Generate one (${MASTER_KEY_HOW_TO}) and pass it as encryptionMasterKeyBase64.`;
   if (typeof base64 !== 'string') {
     throw new PusherConfigurationError(
       `encryptionMasterKeyBase64 must be a base64 string, got ${base64 === null ? 'null' : typeof base64}. ${howTo}`,
@@ -35,6 +39,15 @@ export function parseMasterKey(base64: unknown): Uint8Array {
     );
   }
   return new Uint8Array(bytes);
+}
+
+/** The refusal to trigger on, or authorize, an encrypted channel when no master key is configured. */
+export function masterKeyRequiredError(channel: string): PusherValidationError {
+  return new PusherValidationError({
+    message: `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (${MASTER_KEY_HOW_TO}).`,
+    rule: 'encryption-master-key-required',
+    value: channel,
+  });
 }
 
 /** Per-channel key: SHA-256(channel name bytes ‖ master key bytes). */
@@ -115,35 +128,35 @@ export class ChannelEncryption {
     try {
       parsed = JSON.parse(payload);
     } catch {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} is not JSON {"nonce","ciphertext"}.`,
-        'encrypted-payload',
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} is not JSON {"nonce","ciphertext"}.`,
+        rule: 'encrypted-payload',
+      });
     }
     const { nonce, ciphertext } = (parsed ?? {}) as Partial<Record<keyof EncryptedPayload, unknown>>;
     if (typeof nonce !== 'string' || typeof ciphertext !== 'string' || !STRICT_BASE64.test(nonce) || !STRICT_BASE64.test(ciphertext)) {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} needs base64 "nonce" and "ciphertext" fields.`,
-        'encrypted-payload',
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} needs base64 "nonce" and "ciphertext" fields.`,
+        rule: 'encrypted-payload',
+      });
     }
     const nonceBytes = Buffer.from(nonce, 'base64');
     if (nonceBytes.length !== NONCE_BYTES) {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} has a ${nonceBytes.length}-byte nonce; XSalsa20 needs ${NONCE_BYTES}.`,
-        'encrypted-payload',
-        nonceBytes.length,
-        NONCE_BYTES,
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} has a ${nonceBytes.length}-byte nonce; XSalsa20 needs ${NONCE_BYTES}.`,
+        rule: 'encrypted-payload',
+        value: nonceBytes.length,
+        limit: NONCE_BYTES,
+      });
     }
     let opened: Uint8Array;
     try {
       opened = xsalsa20poly1305(this.channelKey(channel), asBytes(nonceBytes)).decrypt(asBytes(Buffer.from(ciphertext, 'base64')));
     } catch {
-      throw new PusherValidationError(
-        `Encrypted data on ${JSON.stringify(channel)} failed authentication: it was not sealed with this channel's key (check encryptionMasterKeyBase64).`,
-        'encrypted-payload',
-      );
+      throw new PusherValidationError({
+        message: `Encrypted data on ${JSON.stringify(channel)} failed authentication: it was not sealed with this channel's key (check encryptionMasterKeyBase64).`,
+        rule: 'encrypted-payload',
+      });
     }
     return Buffer.from(opened.buffer, opened.byteOffset, opened.byteLength).toString('utf8');
   }

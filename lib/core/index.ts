@@ -28,6 +28,7 @@ export {
   PusherWebhookError,
   type PusherWebhookFailure,
 } from './pusher.errors.js';
+export type { PusherValidationRule } from './rules.js';
 export * from './pusher.types.js';
 export type { BatchingOptions, PusherLogger, PusherOptions, RetryOptions } from './pusher.options.js';
 export {

@@ -1,14 +1,7 @@
-import { PusherConfigurationError, PusherRequestError } from './pusher.errors.js';
-import { redact } from './redaction.js';
-import type { PusherLogger, RetryOptions } from './pusher.options.js';
-import {
-  fitsBeforeDeadline,
-  isRetryableFailure,
-  isRetryableStatus,
-  resolveRetryPolicy,
-  retryDelay,
-  type RetryPolicy,
-} from './retry.js';
+import { PusherConfigurationError } from './pusher.errors.js';
+import type { PusherLogger } from './pusher.options.js';
+import { AttemptFailure, closedClientError, requestErrorFor } from './request-errors.js';
+import { isRetryableFailure, isRetryableStatus, nextRetryDelay, type RetryPolicy } from './retry.js';
 import { signRequestQuery } from './signing.js';
 import {
   HttpTransportError,
@@ -20,35 +13,41 @@ import {
 import { toHttpTransportError } from './transport/transport-errors.js';
 import { FetchTransport } from './transport/fetch.transport.js';
 import { undiciUnavailableReason } from './transport/runtime.js';
-import { UndiciTransport } from './transport/undici.transport.js';
+import { CHECKED_OPTIONS, UndiciTransport } from './transport/undici.transport.js';
 
-/** Everything {@link PusherHttpClient} needs; the `Pusher` class builds it from `PusherOptions`. */
+/**
+ * Everything {@link PusherHttpClient} needs, already checked: the `Pusher` class builds it from the options that
+ * `resolvePusherConfig` checked, and the client takes it as it is.
+ */
 export interface PusherHttpClientConfig {
   appId: string;
   key: string;
   secret: string;
   /** e.g. `https://api-eu.pusher.com`, no trailing slash. */
   origin: string;
-  /** Bounds the whole call (every attempt and the waits between them), in ms. */
+  /** Bounds the whole call (every attempt and the waits between them), in ms; positive. */
   timeout: number;
-  retry: RetryOptions | false | undefined;
+  /** From `resolveRetryPolicy`. */
+  retry: RetryPolicy;
   transport: HttpTransport;
   logger?: PusherLogger;
   /** Value of `X-Pusher-Library`, e.g. `nest-pusher 0.1.0`. */
   libraryName: string;
-  /** ms clock, for tests. Default `Date.now`. */
+  /** The client's clock in ms (signature timestamps, retry timing, log lines), for tests. Default `Date.now`. */
   now?: () => number;
 }
 
-/** The server's words are quoted up to this many characters in a message; `body` keeps up to MAX_ERROR_BODY. */
-const MAX_QUOTED = 300;
-const MAX_ERROR_BODY = 2048;
+/** setTimeout fires at once beyond 2^31-1 ms; nobody waits 24 days for an API call anyway. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Signs and sends HTTP API calls: one deadline per call (retries included), retries per the retry policy, typed
  * errors with the server's own words and what to do, one debug log line per call. Never logs or reports the secret,
  * a signature or a signed query.
+ *
+ * A call is small steps: {@link PusherHttpClient.attempt} sends one signed request, `settle` turns its answer into a
+ * result or an {@link AttemptFailure}, {@link nextRetryDelay} decides whether to try again, and
+ * {@link requestErrorFor} maps the last failure to the error.
  */
 export class PusherHttpClient {
   private readonly key: string;
@@ -67,19 +66,13 @@ export class PusherHttpClient {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
-  /** @throws PusherConfigurationError on an unusable `timeout` or `retry` option. */
   constructor(config: PusherHttpClientConfig) {
     this.key = config.key;
     this.secret = config.secret;
     this.origin = config.origin;
     this.basePath = '/apps/' + config.appId;
-    const timeout = config.timeout;
-    if (typeof timeout !== 'number' || !(timeout > 0)) {
-      throw new PusherConfigurationError(`timeout must be a positive number of milliseconds; got ${String(timeout)}.`, 'timeout');
-    }
-    // setTimeout fires at once beyond 2^31-1 ms; nobody waits 24 days for an API call anyway.
-    this.timeout = Math.min(timeout, MAX_TIMER_MS);
-    this.policy = resolveRetryPolicy(config.retry);
+    this.timeout = Math.min(config.timeout, MAX_TIMER_MS);
+    this.policy = config.retry;
     this.transport = config.transport;
     this.logger = config.logger;
     this.now = config.now ?? Date.now;
@@ -108,24 +101,14 @@ export class PusherHttpClient {
     options?: { params?: Record<string, string>; body?: string },
   ): Promise<T> {
     const fullPath = this.basePath + path;
-    if (this.closed) {
-      throw new PusherRequestError(
-        `Pusher API ${method} ${fullPath} not sent: the client is closed (close() was called).`,
-        method,
-        fullPath,
-        0,
-        '',
-        'ECLOSED',
-      );
-    }
+    if (this.closed) throw closedClientError(method, fullPath);
     this.running++;
     const params = options?.params;
     const body = options?.body;
+    // The transport contract's deadline is in Date.now() ms; everything else is timed with this.now.
     const bound = new CallBound(Date.now() + this.timeout, this.timeout);
     const start = this.now();
     try {
-      const deadline = start + this.timeout;
-      const headers = method === 'POST' ? this.postHeaders : this.getHeaders;
       let attemptStart = start;
       for (let attempt = 1; ; attempt++) {
         const query = signRequestQuery({
@@ -137,73 +120,44 @@ export class PusherHttpClient {
           body,
           timestamp: Math.floor(attemptStart / 1000),
         });
-        let response: HttpTransportResponse;
+        let response: HttpTransportResponse | undefined;
+        let outcome: unknown;
         try {
-          const answer = this.transport.request(new AttemptRequest(method, this.origin, fullPath + '?' + query, headers, body, bound));
-          response = await (this.transport.enforcesDeadline === true ? answer : untilDeadline(answer, bound));
+          response = await this.attempt(method, fullPath + '?' + query, body, bound);
+          outcome = settle(response);
         } catch (error) {
-          // Past our deadline, whatever the transport made of it is a timeout.
-          const expired = bound.expired();
-          const failure = expired
-            ? new HttpTransportError(`no complete answer within ${this.timeout} ms`, 'ETIMEDOUT', errorWasSent(error))
-            : toHttpTransportError(error, { closed: false, viaProxy: false, responded: false });
-          const now = this.now();
-          if (attempt < this.policy.attempts && !expired && isRetryableFailure(this.policy, failure)) {
-            const delay = retryDelay(this.policy, attempt, undefined, now);
-            if (delay !== undefined && fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
-              this.warn(`${method} ${fullPath} failed (${failure.code}); retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
-              await sleep(delay);
-              attemptStart = this.now();
-              continue;
-            }
-          }
-          this.debug(`${method} ${fullPath} ${failure.code} ${now - start}ms`);
-          throw this.failureError(method, fullPath, failure, attempt, query);
+          outcome = this.noAnswer(error, bound);
         }
-
-        let status = response.status;
-        if (status >= 200 && status < 300) {
-          const text = response.body;
-          let parsed: unknown;
-          if (text === '' || text === undefined) parsed = {};
-          else {
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              this.debug(`${method} ${fullPath} ${status} EINVALIDRESPONSE ${this.now() - start}ms`);
-              throw new PusherRequestError(
-                `Pusher API ${method} ${fullPath} answered ${status} with a body that is not JSON (${quote(String(text), query, this.secret)}): ` +
-                  'check that origin points at a Pusher Channels API (host, port, useTLS, proxy).',
-                method,
-                fullPath,
-                status,
-                redactFor(String(text).slice(0, MAX_ERROR_BODY), query, this.secret),
-                'EINVALIDRESPONSE',
-              );
-            }
-          }
-          const embedded = embeddedErrorStatus(parsed);
-          if (embedded === undefined) {
-            if (this.logger?.debug !== undefined) this.debug(`${method} ${fullPath} ${status} ${this.now() - start}ms`);
-            return parsed as T;
-          }
-          // soketi answers some failures (a bad signature among them) with 200 and {"error", "code"}: an error all the same.
-          status = embedded;
-          response = { ...response, status };
+        if (!(outcome instanceof AttemptFailure)) {
+          if (this.logger?.debug !== undefined) this.debug(`${method} ${fullPath} ${response!.status} ${this.now() - start}ms`);
+          return outcome as T;
         }
-
         const now = this.now();
-        if (attempt < this.policy.attempts && isRetryableStatus(this.policy, status)) {
-          const delay = retryDelay(this.policy, attempt, response.headers['retry-after'], now);
-          if (delay !== undefined && fitsBeforeDeadline(now, delay, now - attemptStart, deadline)) {
-            this.warn(`${method} ${fullPath} ${status}; retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
-            await sleep(delay);
-            attemptStart = this.now();
-            continue;
-          }
+        const delay = nextRetryDelay(this.policy, attempt, this.isRetryable(outcome), outcome.retryAfter, {
+          now,
+          attemptMs: now - attemptStart,
+          deadline: start + this.timeout,
+        });
+        if (delay !== undefined) {
+          const what = outcome.kind === 'no-answer' ? ` failed (${outcome.outcome});` : ` ${outcome.outcome};`;
+          this.warn(`${method} ${fullPath}${what} retry ${attempt} of ${this.policy.attempts - 1} in ${delay}ms`);
+          await sleep(delay);
+          attemptStart = this.now();
+          continue;
         }
-        this.debug(`${method} ${fullPath} ${status} ${now - start}ms`);
-        throw this.statusError(method, fullPath, response, attempt, query);
+        this.debug(`${method} ${fullPath} ${outcome.outcome} ${now - start}ms`);
+        throw requestErrorFor(
+          {
+            method,
+            path: fullPath,
+            attempts: attempt,
+            signedQuery: query,
+            secret: this.secret,
+            origin: this.origin,
+            timeout: this.timeout,
+          },
+          outcome,
+        );
       }
     } finally {
       bound.dispose();
@@ -236,91 +190,37 @@ export class PusherHttpClient {
     }
   }
 
-  private statusError(
-    method: string,
-    path: string,
-    response: HttpTransportResponse,
-    attempts: number,
-    query: string,
-  ): PusherRequestError {
-    const status = response.status;
-    const text = typeof response.body === 'string' ? response.body : '';
-    const words = serverWords(text);
-    const said = words === '' ? 'an empty body' : `"${quote(words, query, this.secret)}"`;
-    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    let advice: string;
-    switch (status) {
-      case 400:
-        advice = 'the server refused the request as malformed: fix the call as the server says.';
-        break;
-      case 401:
-        advice = "check the app key/secret and that this machine's clock is within 600 s of the server's.";
-        break;
-      case 403:
-        advice = 'the app is disabled or over its quota (messages or connections): check it in the Pusher dashboard.';
-        break;
-      case 404:
-        advice = 'unknown app id or path: check appId and the host/cluster (the app lives on one cluster).';
-        break;
-      case 413:
-        advice =
-          'the payload is too large: keep each event within the server limit (maxPayloadBytes, 10240 bytes on shared clusters) or send fewer events per batch.';
-        break;
-      case 429:
-        advice = 'rate limited: send fewer requests (use batching) or raise the retry budget.';
-        break;
-      default:
-        advice =
-          status >= 500
-            ? status === 503
-              ? 'the service is unavailable; it was retried as far as the timeout allowed, try again later.'
-              : 'server error; such answers are retried only with retry.retryServerErrors (the event may already have been delivered).'
-            : 'unexpected status from the HTTP API.';
-    }
-    return new PusherRequestError(
-      `Pusher API ${method} ${path} answered ${status}${tries} with ${said}: ${advice}`,
-      method,
-      path,
-      status,
-      redactFor(text.slice(0, MAX_ERROR_BODY), query, this.secret),
-    );
+  /** One attempt: the transport's answer to one signed request, within the call's deadline. */
+  private attempt(
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    body: string | undefined,
+    bound: CallBound,
+  ): Promise<HttpTransportResponse> {
+    const headers = method === 'POST' ? this.postHeaders : this.getHeaders;
+    const answer = this.transport.request(new AttemptRequest(method, this.origin, pathAndQuery, headers, body, bound));
+    return this.transport.enforcesDeadline === true ? answer : untilDeadline(answer, bound);
   }
 
-  private failureError(
-    method: string,
-    path: string,
-    failure: HttpTransportError,
-    attempts: number,
-    query: string,
-  ): PusherRequestError {
-    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    // The transport's words are not ours: they pass through redactFor() like a server's body.
-    const said = redactFor(failure.message, query, this.secret);
-    let what: string;
-    switch (failure.code) {
-      case 'ETIMEDOUT':
-        what = said.startsWith('no complete answer within')
-          ? `no complete answer within ${this.timeout} ms: the API host is unreachable or slow; check host/cluster and the network, or raise timeout.`
-          : `${said}: check host/cluster and the network.`;
-        break;
-      case 'ECONNREFUSED':
-        what = `connection refused by ${this.origin}: check host, port and useTLS.`;
-        break;
-      case 'ECONNRESET':
-        what = failure.requestSent
-          ? `${said}; the server may have processed the request.`
-          : `${said}; the request was not sent.`;
-        break;
-      case 'EPROXY':
-        what = `${said}: check the proxy option and that the proxy allows ${this.origin}.`;
-        break;
-      case 'ECLOSED':
-        what = 'the HTTP transport is closed: create a new client.';
-        break;
-      default:
-        what = `${said}: check host/cluster, useTLS and the network.`;
+  /** A failed attempt without an answer; past the call's deadline, whatever the transport made of it is a timeout. */
+  private noAnswer(error: unknown, bound: CallBound): AttemptFailure {
+    if (bound.expired()) {
+      const timeout = new HttpTransportError(`no complete answer within ${this.timeout} ms`, 'ETIMEDOUT', errorWasSent(error));
+      return AttemptFailure.noAnswer(timeout, true);
     }
-    return new PusherRequestError(`Pusher API ${method} ${path} failed${tries}: ${what}`, method, path, 0, '', failure.code);
+    return AttemptFailure.noAnswer(toHttpTransportError(error, { closed: false, viaProxy: false, responded: false }), false);
+  }
+
+  /** Whether the policy allows trying again after this failure (the attempts left and the deadline aside). */
+  private isRetryable(failure: AttemptFailure): boolean {
+    switch (failure.kind) {
+      case 'status':
+        return isRetryableStatus(this.policy, failure.status);
+      case 'no-answer':
+        return !failure.expired && isRetryableFailure(this.policy, failure.transportError!);
+      case 'invalid-response':
+        return false;
+    }
   }
 
   private debug(line: string): void {
@@ -351,7 +251,8 @@ export class PusherHttpClient {
  */
 export function createDefaultTransport(options: { proxy?: string; maxConnections?: number }): HttpTransport {
   const unavailable = undiciUnavailableReason();
-  if (unavailable === undefined) return new UndiciTransport(options);
+  // Checked by resolvePusherConfig (or written by a test): the transport need not check them again.
+  if (unavailable === undefined) return new UndiciTransport({ ...options, [CHECKED_OPTIONS]: true });
   if (options.proxy !== undefined) {
     throw new PusherConfigurationError(
       `proxy needs the undici transport, and ${unavailable}: pass { transport: new FetchTransport({ fetch }) } with a fetch that goes through your proxy.`,
@@ -456,41 +357,29 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * An answer as the caller's result (the parsed JSON; `{}` for an empty body), or why it is none: a non-2xx status,
+ * soketi's error in a 200 (`{"error", "code"}`), or a 2xx body that is not JSON.
+ */
+function settle(response: HttpTransportResponse): unknown {
+  const status = response.status;
+  if (status < 200 || status >= 300) return AttemptFailure.status(response, status);
+  const text = response.body;
+  if (text === '' || text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return AttemptFailure.invalidResponse(response);
+  }
+  const embedded = embeddedErrorStatus(parsed);
+  return embedded === undefined ? parsed : AttemptFailure.status(response, embedded);
+}
+
 /** The status an error body answered with a 2xx carries (soketi's `{"error": "...", "code": 401}`), if any. */
 function embeddedErrorStatus(parsed: unknown): number | undefined {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const { error, code } = parsed as { error?: unknown; code?: unknown };
   if (typeof error !== 'string' || typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599) return undefined;
   return code;
-}
-
-/** Pusher answers errors in plain text, soketi in JSON `{"error", "code"}`: the server's own words either way. */
-function serverWords(body: string): string {
-  const trimmed = body.trim();
-  if (trimmed.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(trimmed) as { error?: unknown; message?: unknown };
-      if (typeof parsed.error === 'string') return parsed.error;
-      if (typeof parsed.message === 'string') return parsed.message;
-    } catch {
-      // Not JSON after all: quote it as text.
-    }
-  }
-  return trimmed.replace(/\s+/g, ' ');
-}
-
-function quote(text: string, query: string, secret: string): string {
-  const clean = redactFor(text, query, secret).replace(/\s+/g, ' ').trim();
-  return clean.length > MAX_QUOTED ? clean.slice(0, MAX_QUOTED) + '…' : clean;
-}
-
-/**
- * What must never reach a message, property or log, for one request: the secret and the signature we sent (Pusher's
- * 401 body echoes it); {@link redact} adds any other signature-looking value.
- */
-function redactFor(text: string, query: string, secret: string): string {
-  const at = query.lastIndexOf('auth_signature=');
-  if (at === -1) return redact(text, [secret]);
-  const end = query.indexOf('&', at);
-  return redact(text, [secret, query.slice(at + 'auth_signature='.length, end === -1 ? undefined : end)]);
 }

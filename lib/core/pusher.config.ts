@@ -1,9 +1,11 @@
 import { parseMasterKey } from './encryption.js';
+import { checkNonNegativeNumber, checkPositiveNumber, checkProxyUrl } from './option-checks.js';
 import { PusherConfigurationError } from './pusher.errors.js';
 import { describeOptionValue, redact } from './redaction.js';
-import type { PusherLogger, PusherOptions, RetryOptions } from './pusher.options.js';
+import type { PusherLogger, PusherOptions } from './pusher.options.js';
+import { resolveRetryPolicy, type RetryPolicy } from './retry.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PRESENCE_DATA_BYTES, MAX_BATCH_SIZE } from './rules.js';
 import type { HttpTransport } from './transport/http-transport.js';
-import { DEFAULT_MAX_PRESENCE_DATA_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_BATCH_SIZE } from './validation.js';
 import { DEFAULT_WEBHOOK_CLOCK_SKEW_MS, DEFAULT_WEBHOOK_MAX_AGE_MS } from './webhook.js';
 
 export const DEFAULT_HOST = 'api.pusherapp.com';
@@ -32,7 +34,7 @@ export interface ResolvedPusherConfig {
   proxy: string | undefined;
   maxConnections: number;
   transport: HttpTransport | undefined;
-  retry: RetryOptions | false | undefined;
+  retry: RetryPolicy;
   /** `false` when batching is off. */
   batching: { maxBatchSize: number } | false;
   logger: PusherLogger | undefined;
@@ -66,17 +68,6 @@ function requireString(options: PusherOptions, option: 'appId' | 'key' | 'secret
     configError(
       option,
       `Pusher option "${option}" is ${value === undefined ? 'missing' : 'empty or not a string'}; copy it from your app's "App Keys" page (or PUSHER_URL).`,
-    );
-  }
-  return value;
-}
-
-function positiveNumber(option: string, value: unknown, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    configError(
-      option,
-      `Pusher option "${option}" must be a positive ${integer ? 'integer' : 'number'}, got ${shown(value)}.`,
     );
   }
   return value;
@@ -152,33 +143,20 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
   const defaultPort = useTLS ? 443 : 80;
   const origin = `${useTLS ? 'https' : 'http'}://${host}${port !== undefined && port !== defaultPort ? ':' + port : ''}`;
 
-  const timeout = positiveNumber('timeout', options.timeout, false) ?? DEFAULT_TIMEOUT_MS;
-  const maxPayloadBytes = positiveNumber('maxPayloadBytes', options.maxPayloadBytes, true) ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  const maxConnections = positiveNumber('maxConnections', options.maxConnections, true) ?? DEFAULT_MAX_CONNECTIONS;
+  const timeout = checkPositiveNumber('timeout', options.timeout, false) ?? DEFAULT_TIMEOUT_MS;
+  const maxPayloadBytes = checkPositiveNumber('maxPayloadBytes', options.maxPayloadBytes, true) ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const maxConnections = checkPositiveNumber('maxConnections', options.maxConnections, true) ?? DEFAULT_MAX_CONNECTIONS;
   const webhookMaxAgeMs =
     options.webhookMaxAgeMs === false
       ? undefined
-      : (positiveNumber('webhookMaxAgeMs', options.webhookMaxAgeMs, false) ?? DEFAULT_WEBHOOK_MAX_AGE_MS);
-  const webhookClockSkewMs = nonNegativeNumber('webhookClockSkewMs', options.webhookClockSkewMs) ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS;
+      : (checkPositiveNumber('webhookMaxAgeMs', options.webhookMaxAgeMs, false) ?? DEFAULT_WEBHOOK_MAX_AGE_MS);
+  const webhookClockSkewMs =
+    checkNonNegativeNumber('webhookClockSkewMs', options.webhookClockSkewMs) ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS;
   const maxPresenceDataBytes =
-    positiveNumber('maxPresenceDataBytes', options.maxPresenceDataBytes, true) ?? DEFAULT_MAX_PRESENCE_DATA_BYTES;
+    checkPositiveNumber('maxPresenceDataBytes', options.maxPresenceDataBytes, true) ?? DEFAULT_MAX_PRESENCE_DATA_BYTES;
   const additionalKeys = resolveAdditionalKeys(options.additionalKeys);
 
-  let proxy: string | undefined;
-  if (options.proxy !== undefined) {
-    const given: unknown = options.proxy;
-    let parsed: URL | undefined;
-    try {
-      parsed = typeof given === 'string' ? new URL(given) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-      // The proxy URL may carry credentials: only say what shape is expected.
-      configError('proxy', 'Pusher option "proxy" must be an http(s) URL such as "http://127.0.0.1:3128".');
-    }
-    proxy = given as string;
-  }
+  const proxy = checkProxyUrl(options.proxy);
 
   if (options.transport !== undefined) {
     const transport: unknown = options.transport;
@@ -187,11 +165,7 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
     }
   }
 
-  // The HTTP client checks the retry numbers themselves (resolveRetryPolicy); only the shape is checked here.
-  const retry = options.retry;
-  if (retry !== undefined && retry !== false && (retry === null || typeof retry !== 'object')) {
-    configError('retry', `Pusher option "retry" must be false or an object { attempts?, minDelayMs?, maxDelayMs? }, got ${shown(retry)}.`);
-  }
+  const retry = resolveRetryPolicy(options.retry);
 
   let batching: { maxBatchSize: number } | false = false;
   const givenBatching: unknown = options.batching;
@@ -234,14 +208,6 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
     additionalKeys,
     maxPresenceDataBytes,
   };
-}
-
-function nonNegativeNumber(option: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    configError(option, `Pusher option "${option}" must be a number of milliseconds, 0 or more, got ${JSON.stringify(value) ?? String(value)}.`);
-  }
-  return value;
 }
 
 function resolveAdditionalKeys(given: unknown): Array<{ key: string; secret: string }> {

@@ -1,4 +1,5 @@
 import { brandClass } from './brand.js';
+import type { PusherValidationRule } from './rules.js';
 import type { TriggerChunkFailure, TriggerChunkResult } from './pusher.types.js';
 
 /** Base class of every error this library throws or rejects with. */
@@ -26,20 +27,23 @@ export class PusherConfigurationError extends PusherError {
 
 /**
  * An argument breaks a protocol rule; nothing was sent.
- * `rule` names the rule (e.g. `channel-name-length`), `limit` the bound where there is one.
+ * `rule` names the rule (e.g. `channel-name-length`, one of `PusherValidationRule`), `value` the offending value
+ * (shortened), `limit` the bound where there is one.
  */
 export class PusherValidationError extends PusherError {
   static {
     brandClass(this, 'PusherValidationError');
   }
   override name = 'PusherValidationError';
-  constructor(
-    message: string,
-    readonly rule: string,
-    readonly value?: unknown,
-    readonly limit?: number | string,
-  ) {
-    super(message);
+  readonly rule: PusherValidationRule;
+  readonly value: unknown;
+  readonly limit: number | string | undefined;
+
+  constructor(options: { message: string; rule: PusherValidationRule; value?: unknown; limit?: number | string }) {
+    super(options.message);
+    this.rule = options.rule;
+    this.value = options.value;
+    this.limit = options.limit;
   }
 }
 
@@ -53,27 +57,35 @@ export class PusherRequestError extends PusherError {
     brandClass(this, 'PusherRequestError');
   }
   override name = 'PusherRequestError';
-  constructor(
-    message: string,
-    readonly method: string,
-    readonly path: string,
-    readonly status: number,
-    readonly body: string,
-    readonly code?: string,
-  ) {
-    super(message);
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly body: string;
+  readonly code: string | undefined;
+
+  constructor(options: { message: string; method: string; path: string; status: number; body?: string; code?: string }) {
+    super(options.message);
+    this.method = options.method;
+    this.path = options.path;
+    this.status = options.status;
+    this.body = options.body ?? '';
+    this.code = options.code;
   }
 }
 
+/** Every reason a webhook can be refused for (the docs' refusal table is checked against this list). */
+export const PUSHER_WEBHOOK_FAILURES = [
+  'missing-key',
+  'unknown-key',
+  'missing-signature',
+  'invalid-signature',
+  'malformed-body',
+  'stale',
+  'missing-raw-body',
+] as const;
+
 /** Why a webhook was refused. */
-export type PusherWebhookFailure =
-  | 'missing-key'
-  | 'unknown-key'
-  | 'missing-signature'
-  | 'invalid-signature'
-  | 'malformed-body'
-  | 'stale'
-  | 'missing-raw-body';
+export type PusherWebhookFailure = (typeof PUSHER_WEBHOOK_FAILURES)[number];
 
 /** A webhook request is not authentic or not usable; it must reach no handler. */
 export class PusherWebhookError extends PusherError {

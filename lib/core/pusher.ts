@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { authenticateUser, authorizeChannel, SIGNED_IN_USER, type AuthSigner } from './auth.js';
-import { ChannelEncryption } from './encryption.js';
+import { ChannelEncryption, masterKeyRequiredError } from './encryption.js';
 import { parsePusherUrl, resolvePusherConfig, type ResolvedPusherConfig } from './pusher.config.js';
 import { PusherHttpClient, createDefaultTransport } from './pusher-http-client.js';
 import { PusherChunkedTriggerError, PusherValidationError, PusherWebhookError } from './pusher.errors.js';
@@ -53,18 +53,54 @@ import {
 import { LIBRARY_VERSION } from './version.js';
 import { verifyWebhook, type WebhookVerifier } from './webhook.js';
 
+/** What trigger options may carry. */
+const TRIGGER_OPTION_FIELDS: readonly string[] = ['socketId', 'info'];
 /** What a triggerBatch item may carry. */
-const BATCH_EVENT_FIELDS: ReadonlySet<string> = new Set(['channel', 'name', 'data', 'socketId', 'info']);
+const BATCH_EVENT_FIELDS: readonly string[] = ['channel', 'name', 'data', ...TRIGGER_OPTION_FIELDS];
 
 const LIBRARY_NAME = `nest-pusher ${LIBRARY_VERSION}`;
 
-/** The `/events` body. Protocol fields are set last so nothing a caller passes can replace them. */
+/** The `/events` body. */
 interface WireTrigger {
   name: string;
   data: string;
   channels: string[];
   socket_id?: string;
   info?: string;
+}
+
+/** Checked trigger options as the wire spells them. */
+interface WireOptions {
+  socketId?: string;
+  info?: string;
+}
+
+/**
+ * The one builder of an event on the wire (an `/events` body or a `/batch_events` item): `base` holds the event, the
+ * data as sent and its channel(s); the options are copied field by field, so nothing a caller passes can add or
+ * replace a protocol field.
+ */
+function wireEvent<W extends { socket_id?: string; info?: string }>(base: W, options: WireOptions): W {
+  if (options.socketId !== undefined) base.socket_id = options.socketId;
+  if (options.info !== undefined) base.info = options.info;
+  return base;
+}
+
+/**
+ * Refuses a field `given` does not take: silently ignoring `socket_id` (the official client's spelling) would
+ * deliver the event to its sender. The one check of unknown keys, for trigger options and batch items alike.
+ */
+function refuseUnknownFields(given: object, fields: readonly string[], owner: string): void {
+  for (const name of Object.keys(given)) {
+    if (!fields.includes(name)) {
+      throw new PusherValidationError({
+        message: `${owner}: unknown field "${name}"; the fields are ${fields.join(', ')}${name === 'socket_id' ? ' (write socketId)' : ''}.`,
+        rule: 'trigger-options',
+        value: name,
+        limit: fields.join(','),
+      });
+    }
+  }
 }
 
 /**
@@ -175,27 +211,20 @@ export class Pusher {
   ): Promise<TriggerResult> {
     const list: string[] = typeof channels === 'string' ? [channels] : Array.isArray(channels) ? [...channels] : [];
     if (typeof channels !== 'string' && !Array.isArray(channels)) {
-      throw new PusherValidationError(
-        `channels must be a channel name or an array of them, got ${describeValue(channels)}.`,
-        'channels-required',
-        describeValue(channels),
-      );
+      throw new PusherValidationError({
+        message: `channels must be a channel name or an array of them, got ${describeValue(channels)}.`,
+        rule: 'channels-required',
+        value: describeValue(channels),
+      });
     }
     validateTriggerChannels(list);
     validateEventName(event);
-    const { socketId, info } = this.#triggerOptions(options, true);
+    const wireOptions = this.#triggerOptions(options);
     const wireData = this.#serializeFor(list.length === 1 ? list[0]! : undefined, data);
-
     if (this.#batcher !== undefined && list.length === 1) {
-      const item: WireBatchEvent = { name: event, data: wireData, channel: list[0]! };
-      if (socketId !== undefined) item.socket_id = socketId;
-      if (info !== undefined) item.info = info;
-      return this.#batcher.enqueue(item);
+      return this.#batcher.enqueue(wireEvent<WireBatchEvent>({ name: event, data: wireData, channel: list[0]! }, wireOptions));
     }
-    const body: WireTrigger = { name: event, data: wireData, channels: list };
-    if (socketId !== undefined) body.socket_id = socketId;
-    if (info !== undefined) body.info = info;
-    return this.#http.request<TriggerResult>('POST', '/events', { body: JSON.stringify(body) });
+    return this.#postEvents(wireEvent<WireTrigger>({ name: event, data: wireData, channels: list }, wireOptions));
   }
 
   /**
@@ -204,7 +233,11 @@ export class Pusher {
    */
   async triggerBatch(events: readonly BatchEvent[]): Promise<TriggerBatchResult> {
     if (!Array.isArray(events)) {
-      throw new PusherValidationError(`triggerBatch takes an array of events, got ${describeValue(events)}.`, 'batch-required', describeValue(events));
+      throw new PusherValidationError({
+        message: `triggerBatch takes an array of events, got ${describeValue(events)}.`,
+        rule: 'batch-required',
+        value: describeValue(events),
+      });
     }
     validateBatchSize(events.length);
     return this.#postBatch(events.map((item: BatchEvent, index) => this.#wireBatchEvent(item, index)));
@@ -225,23 +258,20 @@ export class Pusher {
     options?: TriggerOptions,
   ): Promise<Array<TriggerChunkResult<TriggerResult>>> {
     if (!Array.isArray(channels)) {
-      throw new PusherValidationError(
-        `triggerInChunks takes an array of channel names, got ${describeValue(channels)}.`,
-        'channels-required',
-        describeValue(channels),
-      );
+      throw new PusherValidationError({
+        message: `triggerInChunks takes an array of channel names, got ${describeValue(channels)}.`,
+        rule: 'channels-required',
+        value: describeValue(channels),
+      });
     }
     const list: string[] = [...channels];
     validateChunkedTriggerChannels(list);
     validateEventName(event);
-    const { socketId, info } = this.#triggerOptions(options, true);
+    const wireOptions = this.#triggerOptions(options);
     const wireData = this.#serializeFor(list.length === 1 ? list[0]! : undefined, data);
-    return this.#sendInChunks('triggerInChunks', 'channels', list, MAX_CHANNELS_PER_TRIGGER, (chunk) => {
-      const body: WireTrigger = { name: event, data: wireData, channels: chunk };
-      if (socketId !== undefined) body.socket_id = socketId;
-      if (info !== undefined) body.info = info;
-      return this.#http.request<TriggerResult>('POST', '/events', { body: JSON.stringify(body) });
-    });
+    return this.#sendInChunks('triggerInChunks', 'channels', list, MAX_CHANNELS_PER_TRIGGER, (chunk) =>
+      this.#postEvents(wireEvent<WireTrigger>({ name: event, data: wireData, channels: chunk }, wireOptions)),
+    );
   }
 
   /**
@@ -252,11 +282,11 @@ export class Pusher {
    */
   async triggerBatchInChunks(events: readonly BatchEvent[]): Promise<Array<TriggerChunkResult<TriggerBatchResult>>> {
     if (!Array.isArray(events)) {
-      throw new PusherValidationError(
-        `triggerBatchInChunks takes an array of events, got ${describeValue(events)}.`,
-        'batch-required',
-        describeValue(events),
-      );
+      throw new PusherValidationError({
+        message: `triggerBatchInChunks takes an array of events, got ${describeValue(events)}.`,
+        rule: 'batch-required',
+        value: describeValue(events),
+      });
     }
     validateBatchSize(events.length, true);
     const batch = events.map((item: BatchEvent, index) => this.#wireBatchEvent(item, index));
@@ -269,8 +299,7 @@ export class Pusher {
     validateEventName(event);
     const channel = SERVER_TO_USER_PREFIX + userId;
     validateChannelName(channel);
-    const body: WireTrigger = { name: event, data: this.#serializeFor(channel, data), channels: [channel] };
-    return this.#http.request<TriggerResult>('POST', '/events', { body: JSON.stringify(body) });
+    return this.#postEvents({ name: event, data: this.#serializeFor(channel, data), channels: [channel] });
   }
 
   /** Disconnects every connection of a signed-in user. */
@@ -382,29 +411,23 @@ export class Pusher {
     return `Pusher { appId: ${JSON.stringify(this.appId)}, key: ${JSON.stringify(this.key)}, origin: ${JSON.stringify(this.#config.origin)} }`;
   }
 
-  /** `checkNames`: `options` is a caller's trigger options object, which may hold nothing but socketId and info. */
-  #triggerOptions(
-    options: { socketId?: string; info?: readonly string[] } | undefined,
-    checkNames = false,
-  ): { socketId?: string; info?: string } {
+  /** A caller's trigger options, checked. */
+  #triggerOptions(options: TriggerOptions | undefined): WireOptions {
     if (options === undefined) return {};
     if (options === null || typeof options !== 'object') {
-      throw new PusherValidationError(`Trigger options must be an object { socketId?, info? }, got ${describeValue(options)}.`, 'trigger-options', describeValue(options));
+      throw new PusherValidationError({
+        message: `Trigger options must be an object { socketId?, info? }, got ${describeValue(options)}.`,
+        rule: 'trigger-options',
+        value: describeValue(options),
+      });
     }
-    if (checkNames) {
-      for (const name of Object.keys(options)) {
-        if (name !== 'socketId' && name !== 'info') {
-          // Silently ignoring `socket_id` (the official client's spelling) would deliver the event to its sender.
-          throw new PusherValidationError(
-            `Unknown trigger option "${name}"; the options are socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
-            'trigger-options',
-            name,
-            'socketId,info',
-          );
-        }
-      }
-    }
-    const result: { socketId?: string; info?: string } = {};
+    refuseUnknownFields(options, TRIGGER_OPTION_FIELDS, 'Trigger options');
+    return this.#wireOptions(options);
+  }
+
+  /** `socketId` and `info` of options whose field names were checked, as the wire spells them. */
+  #wireOptions(options: { socketId?: string; info?: readonly string[] }): WireOptions {
+    const result: WireOptions = {};
     if (options.socketId !== undefined) {
       validateSocketId(options.socketId);
       result.socketId = options.socketId;
@@ -421,11 +444,7 @@ export class Pusher {
     let wire = serializeData(data);
     if (channel !== undefined && isEncryptedChannel(channel)) {
       if (this.#encryption === undefined) {
-        throw new PusherValidationError(
-          `Channel ${describeValue(channel)} is end-to-end encrypted but no encryptionMasterKeyBase64 is configured; set one (openssl rand -base64 32).`,
-          'encryption-master-key-required',
-          channel,
-        );
+        throw masterKeyRequiredError(channel);
       }
       // The plaintext is always the JSON encoding of the data (pusher-js JSON-parses it after decrypting).
       wire = this.#encryption.encrypt(channel, JSON.stringify(data) ?? wire);
@@ -437,26 +456,17 @@ export class Pusher {
   /** One triggerBatch item, checked and serialized; `index` is its position, for messages. */
   #wireBatchEvent(item: BatchEvent, index: number): WireBatchEvent {
     if (item === null || typeof item !== 'object') {
-      throw new PusherValidationError(`Batch event #${index} must be an object { channel, name, data }.`, 'batch-event', index);
+      throw new PusherValidationError({
+        message: `Batch event #${index} must be an object { channel, name, data }.`,
+        rule: 'batch-event',
+        value: index,
+      });
     }
-    for (const name of Object.keys(item)) {
-      if (!BATCH_EVENT_FIELDS.has(name)) {
-        // As in trigger(): a silently ignored `socket_id` would deliver the event to its sender.
-        throw new PusherValidationError(
-          `Batch event #${index} has an unknown field "${name}"; the fields are channel, name, data, socketId and info${name === 'socket_id' ? ' (write socketId)' : ''}.`,
-          'trigger-options',
-          name,
-          [...BATCH_EVENT_FIELDS].join(','),
-        );
-      }
-    }
+    refuseUnknownFields(item, BATCH_EVENT_FIELDS, `Batch event #${index}`);
     validateChannelName(item.channel);
     validateEventName(item.name);
-    const { socketId, info } = this.#triggerOptions(item);
-    const wire: WireBatchEvent = { name: item.name, data: this.#serializeFor(item.channel, item.data), channel: item.channel };
-    if (socketId !== undefined) wire.socket_id = socketId;
-    if (info !== undefined) wire.info = info;
-    return wire;
+    const wireOptions = this.#wireOptions(item);
+    return wireEvent<WireBatchEvent>({ name: item.name, data: this.#serializeFor(item.channel, item.data), channel: item.channel }, wireOptions);
   }
 
   /**
@@ -484,6 +494,10 @@ export class Pusher {
     });
     if (failed.length > 0) throw new PusherChunkedTriggerError<R>({ method, items: itemsName, succeeded, failed });
     return succeeded;
+  }
+
+  #postEvents(body: WireTrigger): Promise<TriggerResult> {
+    return this.#http.request<TriggerResult>('POST', '/events', { body: JSON.stringify(body) });
   }
 
   #postBatch(batch: WireBatchEvent[]): Promise<TriggerBatchResult> {

@@ -59,3 +59,23 @@ export function describeOptionValue(value: unknown, secrets: readonly string[] =
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/** The server's or the transport's words are quoted up to this many characters in a message. */
+const MAX_QUOTED = 300;
+
+/**
+ * {@link redact} for the text of one API call's answer or failure: masks the secret and the signature that call sent
+ * (Pusher's 401 body echoes it), besides every other signature-looking value.
+ */
+export function redactForRequest(text: string, secret: string, signedQuery: string): string {
+  const at = signedQuery.lastIndexOf('auth_signature=');
+  if (at === -1) return redact(text, [secret]);
+  const end = signedQuery.indexOf('&', at);
+  return redact(text, [secret, signedQuery.slice(at + 'auth_signature='.length, end === -1 ? undefined : end)]);
+}
+
+/** {@link redactForRequest}, on one line and shortened to 300 characters: for quoting inside a message. */
+export function quoteForRequest(text: string, secret: string, signedQuery: string): string {
+  const clean = redactForRequest(text, secret, signedQuery).replace(/\s+/g, ' ').trim();
+  return clean.length > MAX_QUOTED ? clean.slice(0, MAX_QUOTED) + '…' : clean;
+}

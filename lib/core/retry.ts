@@ -23,7 +23,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 const NO_RETRY_POLICY: RetryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, attempts: 1 });
 
 /**
- * Fills in the defaults of a `retry` option; `false` means one attempt.
+ * Checks a `retry` option and fills in its defaults; `false` means one attempt. The one check of that option:
+ * `resolvePusherConfig` calls it, and the HTTP client takes the resulting policy as it is.
  * @throws PusherConfigurationError (option `retry`) when a number is not a finite, non-negative value, `attempts` is
  *   not an integer of at least 1, or `minDelayMs` exceeds `maxDelayMs`.
  * @example resolveRetryPolicy({ attempts: 5 }) // { attempts: 5, minDelayMs: 100, maxDelayMs: 2000, ... }
@@ -32,14 +33,17 @@ export function resolveRetryPolicy(retry: RetryOptions | false | undefined): Ret
   if (retry === false) return NO_RETRY_POLICY;
   if (retry === undefined) return DEFAULT_RETRY_POLICY;
   if (retry === null || typeof retry !== 'object') {
-    throw new PusherConfigurationError('retry must be false or an object { attempts, minDelayMs, maxDelayMs }.', 'retry');
+    throw new PusherConfigurationError(
+      `Pusher option "retry" must be false or an object { attempts?, minDelayMs?, maxDelayMs? }, got ${describeOptionValue(retry)}.`,
+      'retry',
+    );
   }
   const attempts = retry.attempts ?? DEFAULT_RETRY_POLICY.attempts;
   const minDelayMs = retry.minDelayMs ?? DEFAULT_RETRY_POLICY.minDelayMs;
   const maxDelayMs = retry.maxDelayMs ?? Math.max(DEFAULT_RETRY_POLICY.maxDelayMs, minDelayMs);
   if (!Number.isInteger(attempts) || attempts < 1) {
     throw new PusherConfigurationError(
-      `retry.attempts must be an integer of at least 1 (1 disables retries); got ${describeOptionValue(attempts)}.`,
+      `Pusher option "retry.attempts" must be an integer of at least 1 (1 disables retries), got ${describeOptionValue(attempts)}.`,
       'retry',
     );
   }
@@ -49,14 +53,14 @@ export function resolveRetryPolicy(retry: RetryOptions | false | undefined): Ret
   ] as const) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new PusherConfigurationError(
-        `retry.${name} must be a finite number of milliseconds >= 0; got ${describeOptionValue(value)}.`,
+        `Pusher option "retry.${name}" must be a finite number of milliseconds, 0 or more, got ${describeOptionValue(value)}.`,
         'retry',
       );
     }
   }
   if (minDelayMs > maxDelayMs) {
     throw new PusherConfigurationError(
-      `retry.minDelayMs (${minDelayMs}) must not exceed retry.maxDelayMs (${maxDelayMs}).`,
+      `Pusher option "retry.minDelayMs" (${minDelayMs}) must not exceed retry.maxDelayMs (${maxDelayMs}).`,
       'retry',
     );
   }
@@ -140,3 +144,32 @@ export function retryDelay(
 export function fitsBeforeDeadline(nowMs: number, delayMs: number, expectedAttemptMs: number, deadlineMs: number): boolean {
   return nowMs + delayMs + Math.max(1, expectedAttemptMs) < deadlineMs;
 }
+
+/** Where a call stands when an attempt failed, in the client's clock (ms). */
+export interface RetryTiming {
+  now: number;
+  /** How long the failed attempt took: the next one is expected to take as long. */
+  attemptMs: number;
+  deadline: number;
+}
+
+/**
+ * The one retry decision: the wait before attempt `attempt + 1`, or `undefined` to give up (the failure is not
+ * `retryable`, the attempts are used up, the server asked for a wait longer than `maxDelayMs`, or the wait and
+ * another attempt would not end before the deadline).
+ */
+export function nextRetryDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  retryable: boolean,
+  retryAfter: string | undefined,
+  timing: RetryTiming,
+): number | undefined {
+  if (!retryable || attempt >= policy.attempts) return undefined;
+  const delay = retryDelay(policy, attempt, retryAfter, timing.now);
+  if (delay === undefined || !fitsBeforeDeadline(timing.now, delay, timing.attemptMs, timing.deadline)) return undefined;
+  return delay;
+}
+
+/** The `retry` option as a caller writes it. */
+export type RetryOptionsOrOff = RetryOptions | false | undefined;

@@ -18,45 +18,24 @@ const PROTOCOL_FIELDS: ReadonlySet<string> = new Set([
 
 /** HMAC block size of SHA-256, in bytes. */
 const SHA256_BLOCK = 64;
-/** Inner and outer padded keys, per secret: HMAC is then two one-shot `crypto.hash` calls instead of a new Hmac object per call. */
-const paddedKeys = new Map<string, PaddedKeys>();
+/*
+ * Two HMAC paths: short messages (signatures we send, small webhook bodies) start from the key's precomputed SHA-256
+ * midstates (hmac-midstate.ts), anything longer goes to node:crypto.
+ */
+
+/** The midstates of each secret's padded keys. */
+const midstatesBySecret = new Map<string, HmacMidstates>();
 /** An app has one secret, a multi-tenant server a few; the cap keeps a caller that varies secrets from growing it. */
-const PADDED_KEYS_CAP = 64;
+const MIDSTATES_CAP = 64;
 
-interface PaddedKeys {
-  inner: Buffer;
-  outer: Buffer;
-  /** Made on first use by {@link outboundSignatureHex}. */
-  midstates?: HmacMidstates;
-}
-
-function paddedKeysFor(secret: string): PaddedKeys {
-  let pads = paddedKeys.get(secret);
-  if (pads !== undefined) return pads;
-  let key: Uint8Array = Buffer.from(secret, 'utf8');
-  if (key.length > SHA256_BLOCK) key = createHash('sha256').update(key).digest();
-  const inner = Buffer.alloc(SHA256_BLOCK, 0x36);
-  const outer = Buffer.alloc(SHA256_BLOCK, 0x5c);
-  for (let i = 0; i < key.length; i++) {
-    inner[i] = inner[i]! ^ key[i]!;
-    outer[i] = outer[i]! ^ key[i]!;
-  }
-  pads = { inner, outer };
-  if (paddedKeys.size >= PADDED_KEYS_CAP) paddedKeys.clear();
-  paddedKeys.set(secret, pads);
-  return pads;
-}
-
-/** HMAC-SHA256 of `data` (UTF-8 when a string) under `secret`, as raw bytes (RFC 2104). */
+/** HMAC-SHA256 of `data` (UTF-8 when a string) under `secret`, as raw bytes (RFC 2104), by node:crypto. */
 export function hmacSha256(secret: string | Uint8Array, data: string | Uint8Array): Buffer {
-  if (typeof secret !== 'string') return createHmac('sha256', secret).update(data).digest();
-  return hash('sha256', outerBlock(secret, data), 'buffer');
+  return createHmac('sha256', secret).update(data).digest();
 }
 
-/** Lower-case hex HMAC-SHA256 of `data` (UTF-8 when a string) under `secret`. */
+/** Lower-case hex HMAC-SHA256 of `data` (UTF-8 when a string) under `secret`, by node:crypto. */
 export function hmacSha256Hex(secret: string | Uint8Array, data: string | Uint8Array): string {
-  if (typeof secret !== 'string') return createHmac('sha256', secret).update(data).digest('hex');
-  return hash('sha256', outerBlock(secret, data), 'hex');
+  return createHmac('sha256', secret).update(data).digest('hex');
 }
 
 /**
@@ -78,22 +57,20 @@ export function verifySignatureHex(secret: string, body: string | Uint8Array, si
 }
 
 function midstatesFor(secret: string): HmacMidstates {
-  const pads = paddedKeysFor(secret);
-  return (pads.midstates ??= hmacMidstates(pads.inner, pads.outer));
-}
-
-/** `(K ^ opad) || H((K ^ ipad) || data)`: what HMAC hashes last. */
-function outerBlock(secret: string, data: string | Uint8Array): Buffer {
-  const pads = paddedKeysFor(secret);
-  const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
-  const inner = Buffer.allocUnsafe(SHA256_BLOCK + length);
-  pads.inner.copy(inner, 0);
-  if (typeof data === 'string') inner.write(data, SHA256_BLOCK, 'utf8');
-  else inner.set(data, SHA256_BLOCK);
-  const outer = Buffer.allocUnsafe(SHA256_BLOCK + 32);
-  pads.outer.copy(outer, 0);
-  outer.set(hash('sha256', inner, 'buffer'), SHA256_BLOCK);
-  return outer;
+  const known = midstatesBySecret.get(secret);
+  if (known !== undefined) return known;
+  let key: Uint8Array = Buffer.from(secret, 'utf8');
+  if (key.length > SHA256_BLOCK) key = createHash('sha256').update(key).digest();
+  const inner = Buffer.alloc(SHA256_BLOCK, 0x36);
+  const outer = Buffer.alloc(SHA256_BLOCK, 0x5c);
+  for (let i = 0; i < key.length; i++) {
+    inner[i] = inner[i]! ^ key[i]!;
+    outer[i] = outer[i]! ^ key[i]!;
+  }
+  const midstates = hmacMidstates(inner, outer);
+  if (midstatesBySecret.size >= MIDSTATES_CAP) midstatesBySecret.clear();
+  midstatesBySecret.set(secret, midstates);
+  return midstates;
 }
 
 /** Lower-case hex MD5 of the UTF-8 bytes of `body` (the protocol's `body_md5`). */
@@ -162,18 +139,18 @@ export function signRequestQuery(args: {
     for (const name of Object.keys(params)) {
       const lower = name.toLowerCase();
       if (isProtocolQueryField(lower)) {
-        throw new PusherValidationError(
-          `Query parameter "${name}" is computed by the request signature and cannot be set by the caller; remove it from params.`,
-          'query-param-reserved',
-          name,
-        );
+        throw new PusherValidationError({
+          message: `Query parameter "${name}" is computed by the request signature and cannot be set by the caller; remove it from params.`,
+          rule: 'query-param-reserved',
+          value: name,
+        });
       }
       if (seen.has(lower)) {
-        throw new PusherValidationError(
-          `Query parameter "${name}" appears twice once keys are lower-cased (the signature lower-cases keys); keep one.`,
-          'query-param-duplicate',
-          name,
-        );
+        throw new PusherValidationError({
+          message: `Query parameter "${name}" appears twice once keys are lower-cased (the signature lower-cases keys); keep one.`,
+          rule: 'query-param-duplicate',
+          value: name,
+        });
       }
       seen.add(lower);
       entries.push([lower, String(params[name])]);

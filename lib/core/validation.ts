@@ -1,4 +1,24 @@
 import { PusherValidationError } from './pusher.errors.js';
+import {
+  CHANNEL_CHARSET_TEXT,
+  ENCRYPTED_CHANNEL_PREFIX,
+  MAX_BATCH_SIZE,
+  MAX_CHANNEL_NAME_LENGTH,
+  MAX_CHANNELS_PER_TRIGGER,
+  MAX_EVENT_NAME_LENGTH,
+  MAX_SOCKET_ID_DIGITS,
+  MAX_SOCKET_ID_LENGTH,
+  MAX_USER_ID_LENGTH,
+  MAX_WATCHLIST_SIZE,
+  PRESENCE_CHANNEL_PREFIX,
+  PRIVATE_CHANNEL_PREFIX,
+  RESERVED_EVENT_PREFIXES,
+  SERVER_TO_USER_PREFIX,
+  USER_ID_RULES,
+  WATCHLIST_USER_ID_RULES,
+  type PusherValidationRule,
+  type UserIdRules,
+} from './rules.js';
 import { isProtocolQueryField } from './signing.js';
 
 /**
@@ -6,43 +26,27 @@ import { isProtocolQueryField } from './signing.js';
  * `value` the offending value (shortened) and `limit` the bound; callers run them before anything is sent.
  */
 
-/*
- * Name lengths are counted in characters, as Pusher's documentation states them ("≤ 200 characters"): Unicode code
- * points, so that an emoji is one character, not the two UTF-16 units JavaScript's `length` counts. Channel names
- * and user ids are ASCII only, where every unit agrees; event names may hold any character.
- */
-
-/** Every official library and soketi allow 200 characters (Pusher's docs say 164). */
-export const MAX_CHANNEL_NAME_LENGTH = 200;
-export const MAX_CHANNELS_PER_TRIGGER = 100;
-export const MAX_BATCH_SIZE = 10;
-/** Characters (code points), as Pusher's HTTP API reference counts them. */
-export const MAX_EVENT_NAME_LENGTH = 200;
-/** Pusher's shared clusters; dedicated clusters and soketi allow more (`maxPayloadBytes`). */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 10240;
-export const MAX_USER_ID_LENGTH = 128;
-/** Pusher documents a presence user object of at most 1 KB; self-hosted servers set their own (`maxPresenceDataBytes`). */
-export const DEFAULT_MAX_PRESENCE_DATA_BYTES = 1024;
-export const MAX_WATCHLIST_SIZE = 100;
-
-export const SERVER_TO_USER_PREFIX = '#server-to-user-';
-export const ENCRYPTED_CHANNEL_PREFIX = 'private-encrypted-';
-export const PRESENCE_CHANNEL_PREFIX = 'presence-';
-export const PRIVATE_CHANNEL_PREFIX = 'private-';
+export {
+  CHANNEL_CHARSET_TEXT,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PRESENCE_DATA_BYTES,
+  ENCRYPTED_CHANNEL_PREFIX,
+  MAX_BATCH_SIZE,
+  MAX_CHANNEL_NAME_LENGTH,
+  MAX_CHANNELS_PER_TRIGGER,
+  MAX_EVENT_NAME_LENGTH,
+  MAX_SOCKET_ID_DIGITS,
+  MAX_SOCKET_ID_LENGTH,
+  MAX_USER_ID_LENGTH,
+  MAX_WATCHLIST_SIZE,
+  PRESENCE_CHANNEL_PREFIX,
+  PRIVATE_CHANNEL_PREFIX,
+  SERVER_TO_USER_PREFIX,
+} from './rules.js';
 
 const CHANNEL_CHARSET = /^[A-Za-z0-9_\-=@,.;]+$/;
-const CHANNEL_CHARSET_TEXT = 'A-Z a-z 0-9 _ - = @ , . ;';
 /** Full match only: `1.1:`, `:1.1` or `1.1\n:` would let a caller smuggle a colon into a signed string. */
-/**
- * The protocol bounds neither number of a socket id, so the bound is derived: each is an unsigned integer, and 20
- * digits hold any unsigned 64-bit one (18446744073709551615). Servers issue far less (soketi: two random integers up
- * to 10^10, 11 digits each; Pusher's docs show "1234.1234"). Two 20-digit numbers and the dot: 41 characters, so a
- * 60 KB "socket id" is refused before it is signed or sent.
- */
-export const MAX_SOCKET_ID_DIGITS = 20;
-export const MAX_SOCKET_ID_LENGTH = 2 * MAX_SOCKET_ID_DIGITS + 1;
 const SOCKET_ID = new RegExp(`^\\d{1,${MAX_SOCKET_ID_DIGITS}}\\.\\d{1,${MAX_SOCKET_ID_DIGITS}}$`);
-const RESERVED_EVENT_PREFIXES = ['pusher:', 'pusher_internal:'];
 
 export const TRIGGER_INFO_ATTRIBUTES: readonly string[] = ['user_count', 'subscription_count'];
 export const CHANNEL_INFO_ATTRIBUTES: readonly string[] = ['user_count', 'subscription_count', 'cache'];
@@ -77,8 +81,8 @@ export function describeValue(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
-function fail(message: string, rule: string, value?: unknown, limit?: number | string): never {
-  throw new PusherValidationError(message, rule, value, limit);
+function fail(message: string, rule: PusherValidationRule, value?: unknown, limit?: number | string): never {
+  throw new PusherValidationError({ message, rule, value, limit });
 }
 
 export function isEncryptedChannel(channel: string): boolean {
@@ -279,15 +283,15 @@ export function validateSocketId(socketId: unknown): asserts socketId is string 
 }
 
 /** User id: non-empty string, channel character set, ≤ 128 characters. */
-export function validateUserId(userId: unknown, rulePrefix = 'user-id'): asserts userId is string {
+export function validateUserId(userId: unknown, rules: UserIdRules = USER_ID_RULES): asserts userId is string {
   if (typeof userId !== 'string' || userId.length === 0) {
-    fail(`User id must be a non-empty string, got ${describeValue(userId)}.`, `${rulePrefix}-required`, userId);
+    fail(`User id must be a non-empty string, got ${describeValue(userId)}.`, rules.required, userId);
   }
   const userIdLength = characterLength(userId, MAX_USER_ID_LENGTH);
   if (userIdLength > MAX_USER_ID_LENGTH) {
     fail(
       `User id ${describeValue(userId)} is ${userIdLength} characters long; the limit is ${MAX_USER_ID_LENGTH}.`,
-      `${rulePrefix}-length`,
+      rules.length,
       userId,
       MAX_USER_ID_LENGTH,
     );
@@ -295,7 +299,7 @@ export function validateUserId(userId: unknown, rulePrefix = 'user-id'): asserts
   if (!CHANNEL_CHARSET.test(userId)) {
     fail(
       `User id ${describeValue(userId)} contains a character outside ${CHANNEL_CHARSET_TEXT} (user ids become part of channel names).`,
-      `${rulePrefix}-charset`,
+      rules.charset,
       userId,
       CHANNEL_CHARSET_TEXT,
     );
@@ -376,7 +380,7 @@ export function validateUserData(userData: unknown): void {
         MAX_WATCHLIST_SIZE,
       );
     }
-    for (const watched of watchlist) validateUserId(watched, 'watchlist-user-id');
+    for (const watched of watchlist) validateUserId(watched, WATCHLIST_USER_ID_RULES);
   }
 }
 
@@ -436,11 +440,11 @@ export function validateChannelInfoQuery(channel: string, attributes: unknown): 
 }
 
 /** GET /channels/{channel}/users lists presence members, so the channel must be a presence channel. */
-export function validatePresenceChannel(channel: string, rule = 'presence-channel-required'): void {
+export function validatePresenceChannel(channel: string): void {
   if (!isPresenceChannel(channel)) {
     fail(
       `Channel ${describeValue(channel)} is not a presence channel (its name must start with "presence-").`,
-      rule,
+      'presence-channel-required',
       channel,
       PRESENCE_CHANNEL_PREFIX,
     );
@@ -454,7 +458,7 @@ export function validateAuthorizableChannel(channel: string): void {
       `Channel ${describeValue(channel)} needs no authorization: only "private-" and "presence-" channels are authorized.`,
       'auth-channel-type',
       channel,
-      'private-|presence-',
+      `${PRIVATE_CHANNEL_PREFIX}|${PRESENCE_CHANNEL_PREFIX}`,
     );
   }
 }

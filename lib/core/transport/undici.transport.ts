@@ -1,8 +1,8 @@
 import type { Agent, Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { DEFAULT_MAX_CONNECTIONS } from '../pusher.config.js';
+import { checkPositiveNumber, checkProxyUrl } from '../option-checks.js';
 import { PusherConfigurationError } from '../pusher.errors.js';
-import { describeOptionValue } from '../redaction.js';
 import {
   HttpTransportError,
   type HttpTransport,
@@ -35,6 +35,19 @@ export interface UndiciTransportOptions {
 }
 
 /**
+ * Marks options that `resolvePusherConfig` already checked (the default transport the client builds): not exported
+ * from the package, so a caller's own `new UndiciTransport(options)` is always checked.
+ */
+export const CHECKED_OPTIONS: unique symbol = Symbol('options checked by resolvePusherConfig');
+
+/** The checks of a caller's {@link UndiciTransportOptions}: the same checkers, and words, as `new Pusher()`'s. */
+function checkUndiciTransportOptions(options: UndiciTransportOptions): void {
+  checkPositiveNumber('maxConnections', options.maxConnections, true);
+  checkPositiveNumber('keepAliveTimeoutMs', options.keepAliveTimeoutMs);
+  checkProxyUrl(options.proxy);
+}
+
+/**
  * How often running requests are checked against their deadline. One shared timer per transport replaces an
  * AbortController and a timer per call (a third of the client's CPU per trigger); a deadline is enforced at most
  * this late.
@@ -62,7 +75,7 @@ export class UndiciTransport implements HttpTransport {
    * @throws PusherConfigurationError on an unusable `proxy`, `maxConnections` or `keepAliveTimeoutMs`, or in a runtime
    * where undici cannot work (Cloudflare Workers, Bun: use {@link FetchTransport}, their default).
    */
-  constructor(options: UndiciTransportOptions = {}) {
+  constructor(options: UndiciTransportOptions & { readonly [CHECKED_OPTIONS]?: true } = {}) {
     const unavailable = undiciUnavailableReason();
     if (unavailable !== undefined) {
       throw new PusherConfigurationError(
@@ -70,36 +83,12 @@ export class UndiciTransport implements HttpTransport {
         'transport',
       );
     }
+    if (options[CHECKED_OPTIONS] !== true) checkUndiciTransportOptions(options);
     const connections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (!Number.isInteger(connections) || connections < 1) {
-      throw new PusherConfigurationError(
-        `maxConnections must be an integer of at least 1; got ${describeOptionValue(connections)}.`,
-        'maxConnections',
-      );
-    }
     const keepAliveTimeout = options.keepAliveTimeoutMs;
-    if (keepAliveTimeout !== undefined && (!Number.isFinite(keepAliveTimeout) || keepAliveTimeout <= 0)) {
-      throw new PusherConfigurationError(
-        `keepAliveTimeoutMs must be a positive number of milliseconds; got ${describeOptionValue(keepAliveTimeout)}.`,
-        'keepAliveTimeoutMs',
-      );
-    }
     const pool: Agent.Options = { connections, pipelining: 1, maxResponseSize: MAX_RESPONSE_BYTES };
     if (keepAliveTimeout !== undefined) pool.keepAliveTimeout = keepAliveTimeout;
-
     const proxy = options.proxy;
-    if (proxy !== undefined) {
-      let url: URL;
-      try {
-        url = new URL(proxy);
-      } catch {
-        // The proxy URL may carry credentials: never echo it.
-        throw new PusherConfigurationError('proxy must be an absolute http:// or https:// URL such as http://127.0.0.1:3128.', 'proxy');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new PusherConfigurationError(`proxy must use http: or https:, not ${url.protocol}`, 'proxy');
-      }
-    }
     this.pool = { closed: false, viaProxy: proxy !== undefined, running: new RunningRequests() };
     // Started now so that undici is usually loaded before the first request.
     this.opening = loadUndici().then((undici) => {

@@ -18,7 +18,7 @@ describe('brandClass', () => {
   it('makes instanceof hold for instances of a class branded with the same name elsewhere', () => {
     expect(new OtherCopyValidationError('x')).toBeInstanceOf(PusherValidationError);
     expect(new OtherCopyValidationError('x')).toBeInstanceOf(PusherError);
-    expect(new PusherValidationError('x', 'rule')).toBeInstanceOf(OtherCopyValidationError);
+    expect(new PusherValidationError({ message: 'x', rule: 'channels-count' })).toBeInstanceOf(OtherCopyValidationError);
   });
 
   it('keeps sibling classes apart and refuses non-objects', () => {
@@ -32,6 +32,6 @@ describe('brandClass', () => {
     class AppError extends PusherError {}
     expect(new AppError('x')).toBeInstanceOf(AppError);
     expect(new AppError('x')).toBeInstanceOf(PusherError);
-    expect(new PusherValidationError('x', 'rule')).not.toBeInstanceOf(AppError);
+    expect(new PusherValidationError({ message: 'x', rule: 'channels-count' })).not.toBeInstanceOf(AppError);
   });
 });

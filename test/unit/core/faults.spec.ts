@@ -18,6 +18,7 @@ import {
   type Behaviour,
   type MisbehavingServer,
 } from '../../support/misbehaving-server.js';
+import { resolveRetryPolicy, type RetryOptionsOrOff } from '../../../lib/core/retry.js';
 
 // The deadline of every client here: the stall cases wait for it, and every answer that is not a stall must come
 // well before it even with both cores busy (other suites and other work run in parallel).
@@ -57,9 +58,12 @@ const transports: Array<[string, () => HttpTransport]> = [
   ['fetch', () => new FetchTransport()],
 ];
 
+/** Client options, with `retry` as a caller gives it. */
+type ClientOverrides = Omit<Partial<PusherHttpClientConfig>, 'retry'> & { retry?: RetryOptionsOrOff };
+
 describe.each(transports)('faults over the %s transport', (_name, makeTransport) => {
   let client: PusherHttpClient;
-  const make = (overrides: Partial<PusherHttpClientConfig> = {}): PusherHttpClient =>
+  const make = ({ retry, ...overrides }: ClientOverrides = {}): PusherHttpClient =>
     new PusherHttpClient({
       appId: '1',
       key: 'key',
@@ -67,7 +71,7 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
       // Read when the client is made: each test makes its clients after its own server started.
       origin: overrides.origin ?? server.origin,
       timeout: TIMEOUT,
-      retry: false,
+      retry: resolveRetryPolicy(retry ?? false),
       transport: makeTransport(),
       libraryName: 'nest-pusher test',
       ...overrides,

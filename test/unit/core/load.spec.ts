@@ -2,6 +2,7 @@
  * Load (the server runs in a worker thread, so client and server each get a core): 100,000 calls at concurrency 1,000 against a local server finish without an error and with flat memory;
  * close() during load lets running calls settle (fulfilled or a typed error) and nothing hangs.
  */
+import { resolveRetryPolicy } from '../../../lib/core/retry.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -42,7 +43,7 @@ function makeClient(timeout = 30_000): PusherHttpClient {
     secret: 'load-secret',
     origin: server.origin,
     timeout,
-    retry: undefined,
+    retry: resolveRetryPolicy(undefined),
     transport: new UndiciTransport(),
     libraryName: 'nest-pusher test',
   });

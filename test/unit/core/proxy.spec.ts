@@ -1,3 +1,4 @@
+import { resolveRetryPolicy } from '../../../lib/core/retry.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PusherHttpClient, createDefaultTransport } from '../../../lib/core/pusher-http-client.js';
 import { PusherRequestError } from '../../../lib/core/pusher.errors.js';
@@ -33,7 +34,7 @@ function viaProxy(proxyUrl: string, timeout = 5000): PusherHttpClient {
     secret: 'proxy-secret',
     origin: server.origin,
     timeout,
-    retry: false,
+    retry: resolveRetryPolicy(false),
     transport: createDefaultTransport({ proxy: proxyUrl }),
     libraryName: 'nest-pusher test',
   });

@@ -95,6 +95,26 @@ describe('resolvePusherConfig', () => {
     expect(error.message).not.toContain('very-secret-value');
   });
 
+  it('checks every option once, retry numbers included, with the wording the transports share', () => {
+    // The HTTP client and the retry loop take the resolved config as it is: this is the only check of these numbers.
+    expect(configErrorOf(() => resolvePusherConfig({ ...base, retry: { attempts: 0 } }))).toMatchObject({
+      option: 'retry',
+      message: 'Pusher option "retry.attempts" must be an integer of at least 1 (1 disables retries), got 0.',
+    });
+    expect(configErrorOf(() => resolvePusherConfig({ ...base, retry: { minDelayMs: 50, maxDelayMs: 10 } })).option).toBe('retry');
+    expect(resolvePusherConfig({ ...base, retry: false }).retry.attempts).toBe(1);
+    expect(resolvePusherConfig(base).retry).toMatchObject({ attempts: 3, minDelayMs: 100, maxDelayMs: 2000 });
+    for (const timeout of [0, -1, Number.NaN]) {
+      expect(configErrorOf(() => resolvePusherConfig({ ...base, timeout })).message).toBe(
+        `Pusher option "timeout" must be a positive number, got ${String(timeout)}.`,
+      );
+    }
+    // The same checker and words as new UndiciTransport({ maxConnections: 0 }) (see transport.spec.ts).
+    expect(configErrorOf(() => resolvePusherConfig({ ...base, maxConnections: 0 })).message).toBe(
+      'Pusher option "maxConnections" must be a positive integer, got 0.',
+    );
+  });
+
   it('turns the webhook freshness window on by default (5 min + 1 min skew); false switches it off', () => {
     expect(resolvePusherConfig(base as PusherOptions)).toMatchObject({ webhookMaxAgeMs: 300_000, webhookClockSkewMs: 60_000, maxPresenceDataBytes: 1024, additionalKeys: [] });
     expect(resolvePusherConfig({ ...base, webhookMaxAgeMs: false } as PusherOptions).webhookMaxAgeMs).toBeUndefined();

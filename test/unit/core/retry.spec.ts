@@ -7,6 +7,7 @@ import {
   fitsBeforeDeadline,
   isRetryableFailure,
   isRetryableStatus,
+  nextRetryDelay,
   parseRetryAfter,
   resolveRetryPolicy,
   retryDelay,
@@ -190,5 +191,27 @@ describe('fitsBeforeDeadline', () => {
     expect(fitsBeforeDeadline(1000, 100, 150, 1200)).toBe(false);
     expect(fitsBeforeDeadline(1000, 200, 0, 1200)).toBe(false);
     expect(fitsBeforeDeadline(1000, 0, 0, 1002)).toBe(true);
+  });
+});
+
+describe('nextRetryDelay (the one retry decision of the HTTP client)', () => {
+  const policy = resolveRetryPolicy({ attempts: 3, minDelayMs: 100, maxDelayMs: 1000 });
+  const roomy = { now: 0, attemptMs: 10, deadline: 10_000 };
+
+  it('gives up on a failure that may not be retried, and once the attempts are used up', () => {
+    expect(nextRetryDelay(policy, 1, false, undefined, roomy)).toBeUndefined();
+    expect(nextRetryDelay(policy, 3, true, undefined, roomy)).toBeUndefined();
+  });
+
+  it("waits the server's Retry-After when it fits within maxDelayMs, and gives up when it asks for more", () => {
+    expect(nextRetryDelay(policy, 1, true, '1', roomy)).toBe(1000);
+    expect(nextRetryDelay(policy, 1, true, '2', roomy)).toBeUndefined();
+  });
+
+  it('backs off within the policy, and gives up when the wait and another attempt would end past the deadline', () => {
+    const delay = nextRetryDelay(policy, 1, true, undefined, roomy);
+    expect(delay).toBeGreaterThanOrEqual(100);
+    expect(delay).toBeLessThanOrEqual(200);
+    expect(nextRetryDelay(policy, 1, true, '1', { now: 0, attemptMs: 10, deadline: 1005 })).toBeUndefined();
   });
 });

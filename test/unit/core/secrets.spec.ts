@@ -22,6 +22,7 @@ import {
   type MisbehavingServer,
   type RecordedRequest,
 } from '../../support/misbehaving-server.js';
+import { resolveRetryPolicy } from '../../../lib/core/retry.js';
 
 const SECRET = 'Sup3rS3cretValue-do-not-leak';
 const KEY = 'public-key-1';
@@ -130,7 +131,7 @@ describe.each([
     const signatures = new Set<string>();
     const logger = capturingLogger();
     // Warm up (fetch loads lazily), so that a slow first call on a busy machine cannot turn every answer into a timeout.
-    const warm = new PusherHttpClient({ appId: '1', key: KEY, secret: SECRET, origin: server.origin, timeout: 30_000, retry: false, transport: makeTransport(), libraryName: 'nest-pusher test' });
+    const warm = new PusherHttpClient({ appId: '1', key: KEY, secret: SECRET, origin: server.origin, timeout: 30_000, retry: resolveRetryPolicy(false), transport: makeTransport(), libraryName: 'nest-pusher test' });
     await warm.request('POST', '/events', { body: '{}' });
     await warm.close();
     const client = new PusherHttpClient({
@@ -187,7 +188,7 @@ describe('secrets when nothing answers', () => {
         origin: `http://127.0.0.1:${port}`,
         // A refusal comes at once; the deadline only bounds a machine too busy to deliver it.
         timeout: 10_000,
-        retry: { minDelayMs: 1, maxDelayMs: 5 },
+        retry: resolveRetryPolicy({ minDelayMs: 1, maxDelayMs: 5 }),
         transport: recording(createDefaultTransport({}), signatures),
         logger,
         libraryName: 'nest-pusher test',
@@ -198,7 +199,7 @@ describe('secrets when nothing answers', () => {
         secret: SECRET,
         origin: server.origin,
         timeout: 10_000,
-        retry: { minDelayMs: 1, maxDelayMs: 5 },
+        retry: resolveRetryPolicy({ minDelayMs: 1, maxDelayMs: 5 }),
         transport: recording(createDefaultTransport({ proxy: proxy.url }), signatures),
         logger,
         libraryName: 'nest-pusher test',
@@ -209,7 +210,7 @@ describe('secrets when nothing answers', () => {
         secret: SECRET,
         origin: `http://127.0.0.1:${port}`,
         timeout: 10_000,
-        retry: false,
+        retry: resolveRetryPolicy(false),
         transport: recording(new FetchTransport(), signatures),
         logger,
         libraryName: 'nest-pusher test',

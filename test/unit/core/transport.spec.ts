@@ -414,6 +414,8 @@ describe('UndiciTransport pool', () => {
 
   it('refuses unusable options without echoing a proxy URL', () => {
     expect(() => new UndiciTransport({ maxConnections: 0 })).toThrow(PusherConfigurationError);
+    // The same checker, and words, as new Pusher({ maxConnections: 0 }) (pusher.config.spec.ts).
+    expect(() => new UndiciTransport({ maxConnections: 0 })).toThrow('Pusher option "maxConnections" must be a positive integer, got 0.');
     expect(() => new UndiciTransport({ maxConnections: 1.5 })).toThrow(PusherConfigurationError);
     expect(() => new UndiciTransport({ keepAliveTimeoutMs: -1 })).toThrow(PusherConfigurationError);
     let error: unknown;
