@@ -19,7 +19,7 @@ function processCpuMicros() {
 const MAIN_THREAD_STAT = `/proc/self/task/${process.pid}/stat`;
 const CLOCK_TICK_MICROS = 10_000; // USER_HZ is 100 on Linux
 /** CPU of the main (JavaScript) thread alone, in µs, at 10 ms resolution; NaN where /proc is missing. */
-function mainThreadCpuMicros() {
+export function mainThreadCpuMicros() {
   try {
     const fields = readFileSync(MAIN_THREAD_STAT, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MICROS;

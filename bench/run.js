@@ -37,7 +37,8 @@
 //   twice its steady-state CPU for the next few thousand calls. bench/gc-trace.js gives V8's scavenge figures.
 //   ×official      ops/s divided by the official client's ops/s in the same configuration (same run, same rounds)
 //   ×raw undici    ops/s divided by raw undici's ops/s in the same configuration: 1.0 means "as fast as the transport"
-//   --baseline DIR adds "nest-pusher core (before)": another build (DIR/dist, DIR/package.json) in the same rounds.
+//   --baseline DIR adds "nest-pusher core (before)": another build (DIR/dist, DIR/package.json) in the same rounds,
+//                  and "nest-pusher built-in route (before)": that build's webhook route, in an app of its own.
 //   Targets (issues 5 and 14) are printed after the table with PASS/FAIL; they are reported, never asserted. Primary targets
 //   use the 200 B payload; "(info)" rows apply the same thresholds to 8 KB, where the raw-undici floor skips
 //   protocol-mandated work (two JSON encodings and the MD5 of an 8 KB body).
@@ -303,25 +304,52 @@ async function authSection(port) {
 // 4. Webhook route end to end.
 async function webhookSection() {
   let app;
+  let baselineApp;
   try {
     app = await startChild('./webhook-app.js');
+    // The other build's built-in route, in an app of its own, loaded in the same rounds.
+    if (BASELINE) baselineApp = await startChild('./webhook-app.js', { env: { BENCH_BASELINE: BASELINE } });
   } catch (err) {
     unavailable.push(`webhook route: ${String(err?.message ?? err)}`);
+    await app?.stop();
     return;
   }
   const origin = `http://127.0.0.1:${app.ready.port}`;
   const pool = new Pool(origin, { connections: 32, pipelining: 1 });
+  const baselinePool = baselineApp && new Pool(`http://127.0.0.1:${baselineApp.ready.port}`, { connections: 32, pipelining: 1 });
   const hook = signedWebhook([{ name: 'channel_occupied', channel: 'presence-bench-room' }]);
   const headers = { 'content-type': 'application/json', 'x-pusher-key': hook.key, 'x-pusher-signature': hook.signature };
   const routes = [
     { path: '/pusher/webhooks', client: 'nest-pusher built-in route', counter: 'builtIn' },
     { path: '/official/webhooks', client: 'official pusher 5.3.4, hand-written route', counter: 'official' },
     { path: '/floor/webhooks', client: 'bare Nest route, no verification (floor)', counter: 'floor' },
+    ...(baselineApp ? [{ path: '/pusher/webhooks', client: 'nest-pusher built-in route (before)', counter: 'baseline', baseline: true }] : []),
   ];
-  const post = (path, h = headers) => async () => {
-    const res = await pool.request({ method: 'POST', path, headers: h, body: hook.body });
+  const post = (path, h = headers, target = pool) => async () => {
+    const res = await target.request({ method: 'POST', path, headers: h, body: hook.body });
     const text = await res.body.text();
     if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+  };
+  // Every timed POST is a new delivery, as Pusher sends them: one body repeated would be a redelivery, which the
+  // built-in route answers from its duplicate store without running the handler. Signed before the cell starts.
+  let sequence = 0;
+  const deliveries = (count) =>
+    Array.from({ length: count }, () => signedWebhook([{ name: 'channel_occupied', channel: `presence-bench-room-${++sequence}` }]));
+  const postDeliveries = (r, count) => {
+    const hooks = deliveries(count);
+    const target = r.baseline ? baselinePool : pool;
+    let next = 0;
+    return async () => {
+      const { body, key, signature } = hooks[next++];
+      const res = await target.request({
+        method: 'POST',
+        path: r.path,
+        headers: { 'content-type': 'application/json', 'x-pusher-key': key, 'x-pusher-signature': signature },
+        body,
+      });
+      const text = await res.body.text();
+      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+    };
   };
   try {
     // Correctness: a signed POST reaches the handler; a forged one is refused and reaches none.
@@ -349,19 +377,23 @@ async function webhookSection() {
 
     const calls = n(COUNTS.webhook);
     log('webhook: warm-up');
-    for (const r of routes) await runConcurrent(post(r.path), Math.max(50, calls / 5), 32);
+    const appOf = (r) => (r.baseline ? baselineApp : app);
+    for (const r of routes) await runConcurrent(postDeliveries(r, Math.max(50, calls / 5)), Math.max(50, calls / 5), 32);
     const before = (await app.request({ type: 'stats' }, 'stats')).counters;
-    const okCalls = { builtIn: 0, official: 0, floor: 0 };
+    const okCalls = { builtIn: 0, official: 0, floor: 0, baseline: 0 };
     for (let round = 1; round <= ROUNDS; round++) {
       log(`webhook: round ${round}/${ROUNDS}`);
       for (let i = 0; i < routes.length; i++) {
         const r = routes[(i + round - 1) % routes.length];
-        const cpu0 = (await app.request({ type: 'stats' }, 'stats')).cpuMicros;
-        const result = await runConcurrent(post(r.path), calls, 32);
-        const cpu1 = (await app.request({ type: 'stats' }, 'stats')).cpuMicros;
+        const send = postDeliveries(r, calls);
+        const stats0 = await appOf(r).request({ type: 'stats' }, 'stats');
+        const result = await runConcurrent(send, calls, 32);
+        const stats1 = await appOf(r).request({ type: 'stats' }, 'stats');
         // The server's CPU is what the route costs; the load generator's is not interesting.
-        result.cpuMicrosPerCall = (cpu1 - cpu0) / calls;
-        result.otherThreadsMicrosPerCall = NaN;
+        result.cpuMicrosPerCall = (stats1.cpuMicros - stats0.cpuMicros) / calls;
+        // The app's threads other than the JS thread: mostly V8's GC helpers.
+        result.otherThreadsMicrosPerCall =
+          (stats1.cpuMicros - stats0.cpuMicros - (stats1.mainCpuMicros - stats0.mainCpuMicros)) / calls;
         result.gcPauseMicrosPerCall = NaN;
         okCalls[r.counter] += calls - result.errors;
         record(`webhook ${r.counter}`, { name: `webhook POST c=32 · ${r.client}`, section: 'webhook', unit: 'req/s', client: r.client }, result);
@@ -375,7 +407,9 @@ async function webhookSection() {
     });
   } finally {
     await pool.close();
+    await baselinePool?.close();
     await app.stop();
+    await baselineApp?.stop();
   }
 }
 

@@ -5,12 +5,17 @@
 //   POST /official/webhooks  what an app writes by hand with the official client: pusher.webhook({headers, rawBody})
 //                            .isValid(), then a loop over getEvents() calling the same handler
 //   POST /floor/webhooks     a bare Nest route that only answers 200: the cost of Nest + Express themselves
-// Decorators are applied as functions so that this file is plain JavaScript.
+// With env BENCH_BASELINE (a directory holding another build's dist/, see run.js --baseline), nest-pusher is that
+// build. Decorators are applied as functions so that this file is plain JavaScript.
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Controller, HttpCode, Injectable, Module, Post, Req, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import OfficialPusher from 'pusher';
 import { APP } from './fixtures.js';
+import { mainThreadCpuMicros } from './harness.js';
 
 const counters = { builtIn: 0, official: 0, floor: 0 };
 
@@ -20,7 +25,13 @@ function method(decorators, proto, name) {
   Object.defineProperty(proto, name, descriptor);
 }
 
-const { PusherModule, OnPusherEvent } = await import('nest-pusher');
+/** The baseline build's entry: dist/esm/index.js since the dual build, dist/index.js before it. */
+function baselineEntryUrl(directory) {
+  const esm = join(directory, 'dist/esm/index.js');
+  return pathToFileURL(existsSync(esm) ? esm : join(directory, 'dist/index.js')).href;
+}
+const nestPusher = process.env.BENCH_BASELINE ? baselineEntryUrl(process.env.BENCH_BASELINE) : 'nest-pusher';
+const { PusherModule, OnPusherEvent } = await import(nestPusher);
 
 class OccupiedHandler {
   onChannelOccupied(event) {
@@ -72,7 +83,7 @@ app.getHttpServer().headersTimeout = 66_000;
 process.on('message', async (msg) => {
   if (msg?.type === 'stats') {
     const cpu = process.cpuUsage();
-    process.send({ type: 'stats', counters: { ...counters }, cpuMicros: cpu.user + cpu.system });
+    process.send({ type: 'stats', counters: { ...counters }, cpuMicros: cpu.user + cpu.system, mainCpuMicros: mainThreadCpuMicros() });
   }
   if (msg?.type === 'close') {
     await app.close().catch(() => {});

@@ -1,5 +1,15 @@
-/** Injection token of the options given to `PusherModule.forRoot()` / returned by the `forRootAsync()` factory. */
+/**
+ * Injection token of the options given to `PusherModule.forRoot()` / returned by the `forRootAsync()` factory.
+ * Internal: the options hold the app secret, so the token is not exported by the package nor by the module. What the
+ * Nest layer needs from them it reads through `PusherService` or {@link PUSHER_WEBHOOK_SETTINGS}.
+ */
 export const PUSHER_MODULE_OPTIONS = 'PUSHER_MODULE_OPTIONS';
+
+/** Internal token of the dispatcher's settings (`PusherWebhookSettings`): a copy of the non-secret webhook options. */
+export const PUSHER_WEBHOOK_SETTINGS = 'PUSHER_WEBHOOK_SETTINGS';
+
+/** Injection token of the application's authorizer (the `authorizer` class given to `PusherModule`), or `null`. */
+export const PUSHER_AUTHORIZER = 'PUSHER_AUTHORIZER';
 
 /** Metadata key under which `@OnPusherEvent()` stores an array of handler descriptions on a method. */
 export const PUSHER_EVENT_HANDLER_METADATA = 'nest-pusher:on-pusher-event';
@@ -20,3 +30,6 @@ export const DEFAULT_USER_AUTH_PATH = '/pusher/user-auth';
  * parser of webhooks) can tell webhook routes from the application's other routes.
  */
 export const PUSHER_WEBHOOK_ROUTE_METADATA = 'nest-pusher:webhook-route';
+
+/** Pusher's own deadline for a webhook answer ("respond ... with a 2XX status code within 4 seconds"). */
+export const DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS = 4000;

@@ -1,45 +1,34 @@
-import { ConfigurableModuleBuilder, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
-import { createPusherAuthController, type PusherAuthRoutes } from './auth/pusher-auth.controller.js';
-import { PUSHER_AUTHORIZER, type PusherAuthorizer } from './auth/pusher-authorizer.interface.js';
+import { ConfigurableModuleBuilder, type Provider, type Type } from '@nestjs/common';
+import { createPusherAuthController } from './auth/pusher-auth.controller.js';
 import { PusherConfigurationError } from './core/pusher.errors.js';
+import type {
+  PusherAuthRoutes,
+  PusherModuleAsyncOptions,
+  PusherModuleExtras,
+  PusherModuleOptions,
+  PusherModuleSyncOptions,
+  PusherWebhookSettings,
+} from './interfaces/pusher-module-options.interface.js';
 import {
   DEFAULT_CHANNEL_AUTH_PATH,
   DEFAULT_USER_AUTH_PATH,
   DEFAULT_WEBHOOK_PATH,
+  PUSHER_AUTHORIZER,
   PUSHER_MODULE_OPTIONS,
+  PUSHER_WEBHOOK_SETTINGS,
 } from './pusher.constants.js';
-import type { PusherModuleOptionsShape } from './webhooks/pusher-webhook-options.interface.js';
 import { createPusherWebhooksController } from './webhooks/pusher-webhooks.controller.js';
 
-/**
- * The client options, everything `new Pusher()` accepts (`appId`, `key`, `secret`, `cluster`, ...), and `webhooks`
- * (duplicate suppression store, handler timeout).
- */
-export type PusherModuleOptions = PusherModuleOptionsShape;
-
-/**
- * Settings that shape the module itself. They are given next to the options in `forRoot()` and next to
- * `useFactory`/`useClass`/`useExisting` in `forRootAsync()`, never returned by the factory: which controllers exist
- * and on which paths is decided when Nest scans the modules, before any async factory runs.
- */
-export interface PusherModuleExtras {
-  /** Register `PusherService` (and the guard's dependencies) globally. Default false. */
-  isGlobal?: boolean;
-  /**
-   * The class that decides channel authorization and user authentication. Registered as a provider of the module,
-   * so Nest builds it and it may inject your services (visible through `imports` or a global module).
-   */
-  authorizer?: Type<PusherAuthorizer<any>>;
-  /** The built-in webhook route. Default on at `/pusher/webhooks`; `false` switches it off. */
-  webhookController?: boolean | { path?: string };
-  /** The built-in auth routes. Default on at `/pusher/auth` and `/pusher/user-auth`; `false` switches them off. */
-  authController?: boolean | { channelAuthPath?: string; userAuthPath?: string };
-  /**
-   * Modules the authorizer's dependencies come from, for `forRoot()` (`forRootAsync()` has its own `imports`,
-   * which serve both the options factory and the authorizer).
-   */
-  imports?: ModuleMetadata['imports'];
-}
+/** The webhook dispatcher's share of the options: no credentials, so that the secret stays with `PusherService`. */
+const webhookSettingsProvider: Provider = {
+  provide: PUSHER_WEBHOOK_SETTINGS,
+  useFactory: ({ webhooks, webhookMaxAgeMs, webhookClockSkewMs }: PusherModuleOptions): PusherWebhookSettings => ({
+    webhooks,
+    webhookMaxAgeMs,
+    webhookClockSkewMs,
+  }),
+  inject: [PUSHER_MODULE_OPTIONS],
+};
 
 export const {
   ConfigurableModuleClass: ConfigurablePusherModule,
@@ -65,15 +54,20 @@ export const {
         global: extras.isGlobal ?? false,
         // forRootAsync() puts its `imports` in the definition; forRoot() has them as an extra.
         imports: [...(definition.imports ?? []), ...(extras.imports ?? [])],
-        providers: [...(definition.providers ?? []), ...authorizerProviders],
+        providers: [...(definition.providers ?? []), webhookSettingsProvider, ...authorizerProviders],
         controllers: [...(definition.controllers ?? []), ...controllers],
       };
     },
   )
   .build();
 
-export type PusherModuleSyncOptions = typeof PUSHER_MODULE_OPTIONS_TYPE;
-export type PusherModuleAsyncOptions = typeof PUSHER_MODULE_ASYNC_OPTIONS_TYPE;
+// The public option types are written out in lib/interfaces (so that nothing else imports this file); these lines
+// fail to compile if they ever drift from what the builder really takes.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const syncOptionsMatch: Same<PusherModuleSyncOptions, typeof PUSHER_MODULE_OPTIONS_TYPE> = true;
+const asyncOptionsMatch: Same<PusherModuleAsyncOptions, typeof PUSHER_MODULE_ASYNC_OPTIONS_TYPE> = true;
+void syncOptionsMatch;
+void asyncOptionsMatch;
 
 function checkPath(path: unknown, option: string): string {
   if (typeof path !== 'string' || path.trim() === '' || /\s/.test(path)) {

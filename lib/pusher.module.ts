@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { PUSHER_AUTHORIZER } from './auth/pusher-authorizer.interface.js';
-import { PUSHER_MODULE_OPTIONS } from './pusher.constants.js';
+import { PUSHER_AUTHORIZER } from './pusher.constants.js';
 import { ConfigurablePusherModule } from './pusher.module-definition.js';
 import { PusherService } from './pusher.service.js';
 import { PusherEventsExplorer } from './webhooks/pusher-events.explorer.js';
@@ -29,6 +28,7 @@ import { PusherWebhookGuard } from './webhooks/pusher-webhook.guard.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PusherEventsExplorer, PusherWebhookFastifyBody],
-  exports: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PUSHER_MODULE_OPTIONS, PUSHER_AUTHORIZER],
+  // Not the options token: the options hold the secret (see PUSHER_MODULE_OPTIONS).
+  exports: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PUSHER_AUTHORIZER],
 })
 export class PusherModule extends ConfigurablePusherModule {}

@@ -1,8 +1,8 @@
 import { ConsoleLogger, Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Pusher } from './core/pusher.js';
-import { PUSHER_MODULE_OPTIONS } from './pusher.constants.js';
-import type { PusherModuleOptions } from './pusher.module-definition.js';
 import type { PusherLogger } from './core/pusher.options.js';
+import type { PusherModuleOptions } from './interfaces/pusher-module-options.interface.js';
+import { PUSHER_MODULE_OPTIONS } from './pusher.constants.js';
 
 /**
  * Nest's `Logger` (context `Pusher`) as the core's logger. `debug` is offered only while Nest's debug level is on,
@@ -53,9 +53,13 @@ function debugReachesLog(logger: Logger): boolean {
  */
 @Injectable()
 export class PusherService extends Pusher implements OnApplicationShutdown {
+  /** Whether `encryptionMasterKeyBase64` is set, so that `private-encrypted-` channels can be authorized. */
+  readonly servesEncryptedChannels: boolean;
+
   constructor(@Inject(PUSHER_MODULE_OPTIONS) options: PusherModuleOptions) {
     // A copy: the caller's options object is never mutated.
     super({ ...options, logger: options.logger ?? new NestPusherLogger() });
+    this.servesEncryptedChannels = Boolean(options.encryptionMasterKeyBase64);
   }
 
   /** Waits for the calls still in flight, then closes the HTTP connection pool. */

@@ -19,16 +19,10 @@ import { PusherError, PusherValidationError } from '../core/pusher.errors.js';
 import { PRIVATE_CHANNEL_PREFIX, SERVER_TO_USER_PREFIX, type PusherValidationRule } from '../core/rules.js';
 import { isEncryptedChannel, isPresenceChannel, validateChannelName, validateSocketId } from '../core/validation.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse } from '../core/pusher.types.js';
-import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
-import type { PusherModuleOptions } from '../pusher.module-definition.js';
+import type { PusherAuthorizer } from '../interfaces/pusher-authorizer.interface.js';
+import type { PusherAuthRoutes } from '../interfaces/pusher-module-options.interface.js';
+import { PUSHER_AUTHORIZER } from '../pusher.constants.js';
 import { PusherService } from '../pusher.service.js';
-import { PUSHER_AUTHORIZER, type PusherAuthorizer } from './pusher-authorizer.interface.js';
-
-/** The built-in auth routes' paths, after defaults. */
-export interface PusherAuthRoutes {
-  channelAuthPath: string;
-  userAuthPath: string;
-}
 
 /**
  * Whether a core refusal is about the request's own socket_id or channel_name (a 400: checked here first, so rarely
@@ -114,7 +108,6 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
     constructor(
       private readonly pusher: PusherService,
       @Inject(PUSHER_AUTHORIZER) private readonly authorizer: PusherAuthorizer | null,
-      @Inject(PUSHER_MODULE_OPTIONS) private readonly options: PusherModuleOptions,
     ) {}
 
     onModuleInit(): void {
@@ -166,7 +159,7 @@ export function createPusherAuthController(routes: PusherAuthRoutes): Type<unkno
       if (decision !== true && !isRecord(decision)) {
         throw new ForbiddenException();
       }
-      if (kind === 'private-encrypted' && !this.options.encryptionMasterKeyBase64) {
+      if (kind === 'private-encrypted' && !this.pusher.servesEncryptedChannels) {
         // Allowed, but unservable: a 4xx, so that no client can provoke server errors at will.
         this.logger.error(
           `Refused ${channel}: end-to-end encrypted channels need the encryptionMasterKeyBase64 option ` +

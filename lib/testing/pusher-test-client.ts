@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { PresenceData, UserData } from '../core/pusher.types.js';
 import { DEFAULT_CHANNEL_AUTH_PATH, DEFAULT_USER_AUTH_PATH, DEFAULT_WEBHOOK_PATH, PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
-import type { PusherModuleOptions } from '../pusher.module-definition.js';
+import type { PusherModuleOptions } from '../interfaces/pusher-module-options.interface.js';
 import { PusherService } from '../pusher.service.js';
 import { PusherWebhookDispatcher, type PusherWebhookDispatchResult } from '../webhooks/pusher-webhook.dispatcher.js';
 import { verifyChannelAuthorization, verifyUserAuthentication } from './pusher-auth.testing.js';

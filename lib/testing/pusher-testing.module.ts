@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import type { PusherModuleOptions, PusherModuleSyncOptions } from '../interfaces/pusher-module-options.interface.js';
+// Internal token, not the package's API: the kit builds PusherService from the app's own options.
 import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
-import type { PusherModuleOptions, PusherModuleSyncOptions } from '../pusher.module-definition.js';
 import { PusherModule } from '../pusher.module.js';
 import { PusherService } from '../pusher.service.js';
 import { PusherRecorder } from './pusher-recorder.js';

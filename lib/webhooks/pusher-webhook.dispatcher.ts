@@ -5,11 +5,11 @@ import { describeOptionValue, optionSecrets } from '../core/redaction.js';
 import type { PusherWebhookEvent, PusherWebhookEventName, PusherWebhookPayload } from '../core/pusher.types.js';
 import { MemoryWebhookDeliveryStore, type WebhookDeliveryStore } from '../core/webhook-delivery-store.js';
 import { webhookReplayWindowMs } from '../core/webhook.js';
-import { PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
+import type { PusherWebhookSettings } from '../interfaces/pusher-module-options.interface.js';
+import { DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS, PUSHER_WEBHOOK_SETTINGS } from '../pusher.constants.js';
 import type { PusherEventContext } from './on-pusher-event.decorator.js';
 import { brandClass } from '../core/brand.js';
 import { deliveryIdOf } from './pusher-webhook-delivery.js';
-import { DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS, type PusherModuleOptionsShape } from './pusher-webhook-options.interface.js';
 
 /** One registered handler: found by the explorer from `@OnPusherEvent()`, or added with `addHandler()`. */
 export interface PusherEventHandler {
@@ -116,7 +116,7 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
   /** Stops of the claim renewals of deliveries whose handlers still run. */
   private readonly renewals = new Set<() => void>();
 
-  constructor(@Optional() @Inject(PUSHER_MODULE_OPTIONS) options?: PusherModuleOptionsShape) {
+  constructor(@Optional() @Inject(PUSHER_WEBHOOK_SETTINGS) options?: PusherWebhookSettings) {
     const webhooks = options?.webhooks ?? {};
     const timeout = webhooks.handlerTimeoutMs ?? DEFAULT_WEBHOOK_HANDLER_TIMEOUT_MS;
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {

@@ -1,21 +1,12 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { PusherWebhookError } from '../core/pusher.errors.js';
 import type { PusherWebhookPayload } from '../core/pusher.types.js';
+import { webhookDeliveryId } from '../core/webhook.js';
+import type { PusherWebhookHttpRequest } from '../interfaces/pusher-webhook-http-request.interface.js';
 import { PUSHER_VERIFIED_WEBHOOK } from '../pusher.constants.js';
 import { PusherService } from '../pusher.service.js';
-import { webhookDeliveryId } from '../core/webhook.js';
 import { rememberDeliveryId } from './pusher-webhook-delivery.js';
 import { PusherWebhookRejectedException } from './pusher-webhook.exception.js';
-
-/** The parts of an Express or Fastify request the guard reads (both platforms have this shape). */
-export interface PusherWebhookHttpRequest {
-  headers: Record<string, string | string[] | undefined>;
-  /** Set by Nest when the app is created with `{ rawBody: true }` (Express and Fastify alike). */
-  rawBody?: Buffer | string;
-  /** The parsed body. */
-  body?: unknown;
-  [PUSHER_VERIFIED_WEBHOOK]?: PusherWebhookPayload;
-}
 
 /**
  * Lets a request through only when it is an authentic Pusher webhook: `X-Pusher-Key` is this app's key and

@@ -103,6 +103,9 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
     const { body, headers } = signedWebhook(occupied('private-a'));
     const response = await postJson(`${url}/pusher/webhooks`, body, headers);
     expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8$/i);
+    // Written as one JSON string: no ETag is computed for an answer Pusher never revalidates.
+    expect(response.headers.get('etag')).toBeNull();
     expect(await response.json()).toEqual({ events: 1, handlerRuns: 2, rejectedEvents: 0, duplicate: false });
     expect(seen.sort()).toEqual([`controller channel_occupied private-a`, `listener private-a ${NOW}`]);
   });

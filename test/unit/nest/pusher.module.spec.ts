@@ -1,13 +1,12 @@
 import './support/nest-app.js';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { ConsoleLogger, Injectable, Logger, type LoggerService, type LogLevel, Module } from '@nestjs/common';
+import { ConsoleLogger, Inject, Injectable, Logger, type LoggerService, type LogLevel, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { inspect } from 'node:util';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
   Pusher,
   PUSHER_AUTHORIZER,
-  PUSHER_MODULE_OPTIONS,
   PusherConfigurationError,
   PusherModule,
   type PusherAuthorizer,
@@ -16,6 +15,8 @@ import {
   PusherWebhookDispatcher,
   PusherWebhookGuard,
 } from 'nest-pusher';
+import * as publicApi from 'nest-pusher';
+import { PUSHER_MODULE_OPTIONS, PUSHER_WEBHOOK_SETTINGS } from '../../../lib/pusher.constants.js';
 import { APP, captureLogs } from './support/nest-app.js';
 
 const modules: TestingModule[] = [];
@@ -76,6 +77,23 @@ describe('PusherModule.forRoot', () => {
     const moduleRef = await compile([PusherModule.forRoot(options)]);
     expect(moduleRef.get(PUSHER_MODULE_OPTIONS)).toEqual(APP);
     expect(options).toEqual(snapshot);
+  });
+
+  it('keeps the options token private: not in the package, not exported by the module', async () => {
+    expect(Object.keys(publicApi)).not.toContain('PUSHER_MODULE_OPTIONS');
+    @Injectable()
+    class ReadsOptions {
+      constructor(@Inject(PUSHER_MODULE_OPTIONS) readonly options: unknown) {}
+    }
+    await expect(
+      Test.createTestingModule({ imports: [PusherModule.forRoot({ ...APP, isGlobal: true })], providers: [ReadsOptions] }).compile(),
+    ).rejects.toThrow(/PUSHER_MODULE_OPTIONS/);
+  });
+
+  it('hands the dispatcher its webhook settings without the credentials', async () => {
+    const webhooks = { handlerTimeoutMs: 1234 };
+    const moduleRef = await compile([PusherModule.forRoot({ ...APP, webhooks, webhookMaxAgeMs: 60_000 })]);
+    expect(moduleRef.get(PUSHER_WEBHOOK_SETTINGS)).toEqual({ webhooks, webhookMaxAgeMs: 60_000, webhookClockSkewMs: undefined });
   });
 
   it('provides the guard and the dispatcher', async () => {

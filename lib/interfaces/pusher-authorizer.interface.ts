@@ -1,9 +1,6 @@
 import type { SIGNED_IN_USER } from '../core/auth.js';
 import type { PresenceData, UserData } from '../core/pusher.types.js';
 
-/** Injection token of the application's authorizer (the `authorizer` class given to `PusherModule`), or `null`. */
-export const PUSHER_AUTHORIZER = 'PUSHER_AUTHORIZER';
-
 /** What the built-in auth controller asks about one channel subscription. */
 export interface PusherChannelAuthorizationRequest<TRequest = unknown> {
   /** The subscribing connection, already checked by the core rule (`validateSocketId`: digits, a dot, digits, ≤ 41 characters). */
