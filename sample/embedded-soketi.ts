@@ -11,6 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
@@ -264,16 +265,30 @@ function waitForReady(child: ChildProcess, output: OutputBuffer, timeoutMs: numb
 }
 
 /** soketi answers `GET /` with `OK` on its API port (anything else there is another server on that port). */
-function answersHttp(host: string, port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
+/**
+ * Whether soketi answers its health check on `port`: polled until `withinMs`, because a loaded machine can take a
+ * while between soketi's ready line and its first answer. Another server's answer on that port is a "no" at once.
+ */
+async function answersHttp(host: string, port: number, withinMs = 15_000): Promise<boolean> {
+  const giveUpAt = Date.now() + withinMs;
+  for (;;) {
+    const answer = await healthCheck(host, port);
+    if (answer !== 'unreachable') return answer === 'soketi';
+    if (Date.now() >= giveUpAt) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function healthCheck(host: string, port: number): Promise<'soketi' | 'other' | 'unreachable'> {
+  return new Promise((resolve) => {
     const req = request({ host, port, path: '/', method: 'GET', timeout: 2000, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk.slice(0, 16)));
-      res.once('end', () => resolve(res.statusCode === 200 && body === 'OK'));
+      res.once('end', () => resolve(res.statusCode === 200 && body === 'OK' ? 'soketi' : 'other'));
     });
     req.once('timeout', () => req.destroy(new Error('timeout')));
-    req.once('error', () => resolve(false));
+    req.once('error', () => resolve('unreachable'));
     req.end();
   });
 }
@@ -311,27 +326,64 @@ class OutputBuffer {
 }
 
 /** A TCP port that was free a moment ago (listen on 0, read the port, close). */
-export function freeTcpPort(host = '127.0.0.1'): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+/**
+ * A port that was free a moment ago, for a server started next. Picked at random below the kernel's ephemeral range
+ * (where `listen(0)` and outgoing connections take their ports), so that no other socket of this machine is handed
+ * the same port between this check and the bind; `listen(0)` only if that range yields nothing.
+ */
+export async function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await probeTcpPort(host, randomReservablePort());
+    if (port > 0) return port;
+  }
+  const port = await probeTcpPort(host, 0);
+  if (port === 0) throw new Error('Could not find a free TCP port');
+  return port;
+}
+
+async function freeUdpPort(host: string): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await probeUdpPort(host, randomReservablePort());
+    if (port > 0) return port;
+  }
+  throw new Error('Could not find a free UDP port');
+}
+
+/** Binds `port` (0: any) and lets it go again; resolves with the port bound, or 0 if it could not be bound. */
+function probeTcpPort(host: string, port: number): Promise<number> {
+  return new Promise<number>((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
+    server.once('error', () => resolve(0));
+    server.listen(port, host, () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('Could not find a free TCP port'))));
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
     });
   });
 }
 
-function freeUdpPort(host: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+function probeUdpPort(host: string, port: number): Promise<number> {
+  return new Promise<number>((resolve) => {
     const socket = createSocket('udp4');
     socket.unref();
-    socket.once('error', reject);
-    socket.bind(0, host, () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
+    socket.once('error', () => resolve(0));
+    socket.bind(port, host, () => {
+      const bound = socket.address().port;
+      socket.close(() => resolve(bound));
     });
   });
+}
+
+/** The first port of the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range), 32768 elsewhere. */
+const EPHEMERAL_PORTS_START = (() => {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 12000 ? first : 32768;
+  } catch {
+    return 32768;
+  }
+})();
+
+function randomReservablePort(): number {
+  return 10000 + Math.floor(Math.random() * (EPHEMERAL_PORTS_START - 10000));
 }
