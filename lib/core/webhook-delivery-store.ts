@@ -105,15 +105,18 @@ export class MemoryWebhookDeliveryStore implements WebhookDeliveryStore {
     // Re-inserted at the end, so that the map's order stays roughly the order of expiry.
     this.#entries.delete(deliveryId);
     this.#entries.set(deliveryId, entry);
-    for (const [id, oldest] of this.#entries) {
-      if (oldest.expiresAt > now) break;
-      this.#entries.delete(id);
-    }
-    if (this.#entries.size <= this.#maxEntries) return;
-    // Over the bound: forget expired and handled deliveries, oldest first, but never a live claim: its handlers are
-    // still running, and forgetting it would let a redelivery run beside them. Live claims expire by themselves.
+    if (this.#entries.size > this.#maxEntries) this.#evict(now);
+  }
+
+  /**
+   * Forgets expired and handled deliveries, oldest first, until a tenth of the room is free again: one pass per many
+   * inserts, not a walk over the map's head on every insert (that walk grew with every deletion). Never a live claim:
+   * its handlers are still running, and forgetting it would let a redelivery run beside them; it expires by itself.
+   */
+  #evict(now: number): void {
+    const target = this.#maxEntries - Math.max(1, Math.floor(this.#maxEntries / 10));
     for (const [id, candidate] of this.#entries) {
-      if (this.#entries.size <= this.#maxEntries) break;
+      if (this.#entries.size <= target) return;
       if (candidate.state === 'done' || candidate.expiresAt <= now) this.#entries.delete(id);
     }
   }

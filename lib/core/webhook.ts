@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ChannelEncryption } from './encryption.js';
 import { PusherWebhookError } from './pusher.errors.js';
 import type {
@@ -90,9 +90,8 @@ export function verifyWebhook(verifier: WebhookVerifier, request: WebhookRequest
  * redelivery has the same id; the signature header is not used because its hex case is the sender's choice.
  */
 export function webhookDeliveryId(body: string | Buffer | Uint8Array): string {
-  const hash = createHash('sha256');
-  hash.update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
-  return hash.digest('hex');
+  // One-shot: no Hash object per delivery.
+  return hash('sha256', typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), 'hex');
 }
 
 function secretsOfKey(verifier: WebhookVerifier, key: string): string[] {

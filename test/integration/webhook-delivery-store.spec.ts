@@ -67,6 +67,14 @@ describe('MemoryWebhookDeliveryStore', () => {
     expect(await store.claim('done', 'b', 10_000)).toBe('claimed'); // forgotten: the oldest handled delivery went first
   });
 
+  it('frees a tenth of its room at once when full, so that eviction is one pass per many inserts', async () => {
+    const store = new MemoryWebhookDeliveryStore({ maxEntries: 20, now: () => 0 });
+    for (let i = 1; i <= 21; i++) await store.complete(`d${i}`, 'o', 10_000);
+    expect(store.size).toBe(18);
+    expect(await store.claim('d3', 'x', 10)).toBe('claimed'); // the three oldest went
+    expect(await store.claim('d4', 'x', 10)).toBe('done');
+  });
+
   it('stays within maxEntries, forgetting the oldest first', async () => {
     const store = new MemoryWebhookDeliveryStore({ maxEntries: 3, now: () => 0 });
     for (const id of ['1', '2', '3', '4', '5']) {
