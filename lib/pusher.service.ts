@@ -53,13 +53,9 @@ function debugReachesLog(logger: Logger): boolean {
  */
 @Injectable()
 export class PusherService extends Pusher implements OnApplicationShutdown {
-  /** Whether `encryptionMasterKeyBase64` is set, so that `private-encrypted-` channels can be authorized. */
-  readonly servesEncryptedChannels: boolean;
-
   constructor(@Inject(PUSHER_MODULE_OPTIONS) options: PusherModuleOptions) {
     // A copy: the caller's options object is never mutated.
     super({ ...options, logger: options.logger ?? new NestPusherLogger() });
-    this.servesEncryptedChannels = Boolean(options.encryptionMasterKeyBase64);
   }
 
   /** Waits for the calls still in flight, then closes the HTTP connection pool. */

@@ -126,6 +126,11 @@ export class Pusher {
   readonly #batcher: TriggerBatcher | undefined;
   #closing: Promise<void> | undefined;
 
+  /** Whether `encryptionMasterKeyBase64` is set, so that `private-encrypted-` channels can be triggered and authorized. */
+  get servesEncryptedChannels(): boolean {
+    return this.#encryption !== undefined;
+  }
+
   /** @throws PusherConfigurationError when an option is missing or unusable. */
   constructor(options: PusherOptions) {
     const config = resolvePusherConfig(options);

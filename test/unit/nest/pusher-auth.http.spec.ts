@@ -7,8 +7,12 @@ import {
   type PusherChannelAuthorizationRequest,
   PusherModule,
   type PusherUserAuthenticationRequest,
+  Pusher,
+  PusherService,
   SIGNED_IN_USER,
 } from 'nest-pusher';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
 import {
   APP,
   captureLogs,
@@ -107,6 +111,22 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
     const body = (await response.json()) as { auth: string; channel_data: string };
     expect(JSON.parse(body.channel_data)).toEqual({ user_id: 'bob', user_info: { name: 'User bob' } });
     expect(body.auth).toBe(`${APP.key}:${hmacHex(APP.secret, `${SOCKET}:presence-room:${body.channel_data}`)}`);
+  });
+
+  it('authorizes a private-encrypted channel when PusherService is replaced by a plain core Pusher with a master key', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [PusherModule.forRoot({ ...APP, authorizer: TestAuthorizer, imports: [PolicyModule] })],
+    })
+      .overrideProvider(PusherService)
+      .useValue(new Pusher({ ...APP, encryptionMasterKeyBase64: MASTER_KEY_BASE64 }))
+      .compile();
+    const app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+    await app.listen(0, '127.0.0.1');
+    running = { app, url: '', close: () => app.close() };
+    const { port } = app.getHttpServer().address() as { port: number };
+    const response = await postForm(`http://127.0.0.1:${port}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-encrypted-vault' }, { 'x-user': 'alice' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toHaveProperty('shared_secret');
   });
 
   it('adds the shared_secret for a private-encrypted channel', async () => {
