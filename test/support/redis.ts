@@ -23,9 +23,9 @@ export async function startRedis(): Promise<TestRedis> {
   let lastOutput = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freeTcpPort(host);
-    const child = spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'], {
+    const child = trackClose(spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     const ready = await withTimeout(readyOrExit(child), 15_000, `redis-server on port ${port} to accept connections`).catch(
       async (error: unknown) => {
         await stopChild(child);
@@ -56,11 +56,22 @@ function readyOrExit(child: ChildProcess): Promise<{ ok: true } | { ok: false; o
   });
 }
 
+/** 'close' (after 'exit', once the output pipes are released too), recorded from the start so it is never missed. */
+const closedChildren = new WeakMap<ChildProcess, Promise<void>>();
+
+function trackClose(child: ChildProcess): ChildProcess {
+  closedChildren.set(child, new Promise<void>((resolve) => child.once('close', () => resolve())));
+  return child;
+}
+
+/** SIGTERM (SIGKILL after 5 s) and resolves once the process has exited and its pipes are closed: nothing stays open. */
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(killer);
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killer);
+  }
+  await closedChildren.get(child);
 }
