@@ -88,7 +88,8 @@ export class PusherWebhookFastifyBody implements OnModuleInit {
       const prototype: unknown = wrapper.metatype?.prototype;
       if (!prototype || typeof prototype !== 'object') continue;
       for (const name of this.metadataScanner.getAllMethodNames(prototype)) {
-        const method: unknown = Object.getOwnPropertyDescriptor(prototype, name)?.value;
+        // Inherited route methods count too: Nest serves them.
+        const method: unknown = (prototype as Record<string, unknown>)[name];
         if (
           typeof method === 'function' &&
           this.reflector.get<boolean | undefined>(PUSHER_WEBHOOK_ROUTE_METADATA, method) === true

@@ -37,6 +37,32 @@ class ClassWebhookController {
   }
 }
 
+/** A base controller whose route methods a webhook controller inherits; mounted on its own it is no webhook route. */
+@Controller('base-hooks')
+class BaseHooksController {
+  @Post()
+  @HttpCode(200)
+  receive(@Body() body: Record<string, unknown>) {
+    return { events: Array.isArray(body?.events) ? body.events.length : -1 };
+  }
+}
+
+@Controller('inheriting-class-hooks')
+@PusherWebhook()
+class InheritingClassWebhookController extends BaseHooksController {}
+
+/** The webhook route is declared on the base class and only the subclass is mounted. */
+class BaseWebhookMethods {
+  @Post()
+  @PusherWebhook()
+  receive(@VerifiedWebhook() payload: PusherWebhookPayload) {
+    return { events: payload.events.length };
+  }
+}
+
+@Controller('inherited-method-hooks')
+class InheritedMethodWebhookController extends BaseWebhookMethods {}
+
 const poisoned = '{"name":"x","__proto__":{"isAdmin":true}}';
 
 let running: RunningApp | undefined;
@@ -80,12 +106,17 @@ describe.each(PLATFORMS)('the webhook body parser on %s', (platform) => {
     expect(response.status).toBe(platform === 'fastify' ? 415 : 200);
   });
 
-  it.each(['/hooks/method', '/class-hooks'])(
+  it.each([
+    ['/hooks/method', [MethodWebhookController, ClassWebhookController]],
+    ['/class-hooks', [MethodWebhookController, ClassWebhookController]],
+    ['/inheriting-class-hooks', [InheritingClassWebhookController]],
+    ['/inherited-method-hooks', [InheritedMethodWebhookController]],
+  ])(
     'verifies a signed webhook with __proto__ in client data on the custom route %s',
-    async (path) => {
+    async (path, controllers) => {
       running = await startApp(platform, {
         imports: [PusherModule.forRoot({ ...APP, webhookController: false })],
-        controllers: [MethodWebhookController, ClassWebhookController],
+        controllers,
       });
       const events = [
         {
@@ -103,4 +134,14 @@ describe.each(PLATFORMS)('the webhook body parser on %s', (platform) => {
       expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
     },
   );
+
+  it('marks the inheriting controller only: its base class, mounted on its own, stays an ordinary route', async () => {
+    running = await startApp(platform, {
+      imports: [PusherModule.forRoot(APP)],
+      controllers: [BaseHooksController, InheritingClassWebhookController],
+    });
+    const unsigned = '{"time_ms":1,"events":[]}';
+    expect((await postJson(`${running.url}/base-hooks`, unsigned)).status).toBe(200);
+    expect((await postJson(`${running.url}/inheriting-class-hooks`, unsigned)).status).toBe(401);
+  });
 });
