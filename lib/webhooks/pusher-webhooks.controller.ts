@@ -1,19 +1,13 @@
-import { ServerResponse } from 'node:http';
 import {
   ConflictException,
   Controller,
-  HttpStatus,
   InternalServerErrorException,
   Logger,
   Post,
-  Req,
-  Res,
   ServiceUnavailableException,
   type Type,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import type { PusherWebhookPayload } from '../core/pusher.types.js';
-import type { PusherWebhookHttpRequest } from '../interfaces/pusher-webhook-http-request.interface.js';
 import { PusherWebhook } from './pusher-webhook.decorator.js';
 import {
   PusherWebhookDispatchError,
@@ -22,29 +16,10 @@ import {
   PusherWebhookInProgressError,
   PusherWebhookTimeoutError,
 } from './pusher-webhook.dispatcher.js';
-import { verifiedWebhookOf } from './verified-webhook.decorator.js';
+import { VerifiedWebhook } from './verified-webhook.decorator.js';
 
 /** The built-in route's answer: counts only. */
 export type PusherWebhooksResponse = Pick<PusherWebhookDispatchResult, 'events' | 'handlerRuns' | 'rejectedEvents' | 'duplicate'>;
-
-/**
- * Sends the 200 answer. On Express (whose response is Node's own `ServerResponse`) it writes the JSON string itself:
- * `res.json()` would re-encode it, hash it for an ETag nobody reads and hand Node a Buffer that goes out in a second
- * write; this is one write, and the largest cost of the route after the socket itself. Other platforms (Fastify)
- * answer through Nest's adapter, which is already cheap there.
- */
-function sendAnswer(adapterHost: HttpAdapterHost, response: unknown, answer: PusherWebhooksResponse): void {
-  if (response instanceof ServerResponse) {
-    // Counts and a boolean only, so the JSON is plain ASCII: its length is its byte length.
-    const json = `{"events":${answer.events},"handlerRuns":${answer.handlerRuns},"rejectedEvents":${answer.rejectedEvents},"duplicate":${answer.duplicate}}`;
-    response.statusCode = HttpStatus.OK;
-    response.setHeader('Content-Type', 'application/json; charset=utf-8');
-    response.setHeader('Content-Length', json.length);
-    response.end(json);
-    return;
-  }
-  adapterHost.httpAdapter.reply(response, answer, HttpStatus.OK);
-}
 
 /**
  * Builds the built-in webhook controller for one `PusherModule` registration: `POST {path}` verifies the webhook
@@ -62,20 +37,13 @@ export function createPusherWebhooksController(path: string): Type<unknown> {
   class PusherWebhooksController {
     private readonly logger = new Logger('PusherWebhooksController');
 
-    constructor(
-      private readonly dispatcher: PusherWebhookDispatcher,
-      private readonly adapterHost: HttpAdapterHost,
-    ) {}
+    constructor(private readonly dispatcher: PusherWebhookDispatcher) {}
 
-    /**
-     * `@Req()`/`@Res()` rather than `@VerifiedWebhook()` and a returned body: the answer is written by
-     * {@link sendAnswer}. Failures are thrown as before and answered by Nest's exception filters.
-     */
+    // The answer goes back through Nest (not written with @Res()), so that the app's interceptors and filters apply.
     @Post(path)
     @PusherWebhook()
-    async receive(@Req() request: PusherWebhookHttpRequest, @Res() response: unknown): Promise<void> {
-      const answer = await this.dispatch(verifiedWebhookOf(request));
-      sendAnswer(this.adapterHost, response, answer);
+    receive(@VerifiedWebhook() payload: PusherWebhookPayload): Promise<PusherWebhooksResponse> {
+      return this.dispatch(payload);
     }
 
     private async dispatch(payload: PusherWebhookPayload): Promise<PusherWebhooksResponse> {

@@ -1,6 +1,8 @@
 import './support/nest-app.js';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, Injectable, Module, Post } from '@nestjs/common';
+import { type CallHandler, Controller, type ExecutionContext, Injectable, Module, type NestInterceptor, Post } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { type Observable, tap } from 'rxjs';
 import {
   type ChannelOccupiedEvent,
   type ChannelVacatedEvent,
@@ -86,6 +88,17 @@ afterEach(async () => {
   logs.restore();
 });
 
+/** A common kind of global interceptor: it sets a header once the handler has produced its answer. */
+@Injectable()
+class ResponseTimeInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const response = context.switchToHttp().getResponse<{ header?: (n: string, v: string) => void; setHeader?: (n: string, v: string) => void }>();
+    return next.handle().pipe(
+      tap(() => (response.setHeader ? response.setHeader('x-handled-by', 'interceptor') : response.header?.('x-handled-by', 'interceptor'))),
+    );
+  }
+}
+
 describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
   const start = (pusherModule = PusherModule.forRoot(APP), rawBody = true) =>
     startApp(
@@ -104,10 +117,20 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
     const response = await postJson(`${url}/pusher/webhooks`, body, headers);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8$/i);
-    // Written as one JSON string: no ETag is computed for an answer Pusher never revalidates.
-    expect(response.headers.get('etag')).toBeNull();
     expect(await response.json()).toEqual({ events: 1, handlerRuns: 2, rejectedEvents: 0, duplicate: false });
     expect(seen.sort()).toEqual([`controller channel_occupied private-a`, `listener private-a ${NOW}`]);
+  });
+
+  it("answers through Nest, so the app's interceptors apply: a header set after the handler is on the answer", async () => {
+    const { url } = await startApp(platform, {
+      imports: [PusherModule.forRoot(APP)],
+      providers: [OccupancyListener, { provide: APP_INTERCEPTOR, useClass: ResponseTimeInterceptor }],
+    }).then((app) => (running = app));
+    const { body, headers } = signedWebhook(occupied('private-a'));
+    const response = await postJson(`${url}/pusher/webhooks`, body, headers);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-handled-by')).toBe('interceptor');
+    expect(await response.json()).toEqual({ events: 1, handlerRuns: 1, rejectedEvents: 0, duplicate: false });
   });
 
   it('answers 401 to a forged webhook, and no handler runs', async () => {
