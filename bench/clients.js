@@ -11,7 +11,8 @@ import { APP, CHANNEL, EVENT, signedPath, triggerBody } from './fixtures.js';
  * same cap as nest-pusher's default, so that the floor is the same transport configured the same way.
  * BENCH_MAX_CONNECTIONS sets the cap of both, for experiments.
  */
-const FORCED_MAX_CONNECTIONS = process.env.BENCH_MAX_CONNECTIONS === undefined ? undefined : Number(process.env.BENCH_MAX_CONNECTIONS);
+const FORCED_MAX_CONNECTIONS =
+  process.env.BENCH_MAX_CONNECTIONS === undefined ? undefined : Number(process.env.BENCH_MAX_CONNECTIONS);
 export const MAX_CONNECTIONS = FORCED_MAX_CONNECTIONS ?? 64;
 
 export function clientOptions(port, extra = {}) {
@@ -47,9 +48,12 @@ export async function ourService(port, name = 'nest-pusher PusherService') {
     await import('reflect-metadata');
     const { NestFactory } = await import('@nestjs/core');
     const { PusherModule, PusherService } = await import('nest-pusher');
-    const app = await NestFactory.createApplicationContext(PusherModule.forRoot({ ...clientOptions(port), authController: false, webhookController: false }), {
-      logger: ['error'],
-    });
+    const app = await NestFactory.createApplicationContext(
+      PusherModule.forRoot({ ...clientOptions(port), authController: false, webhookController: false }),
+      {
+        logger: ['error'],
+      },
+    );
     const service = app.get(PusherService);
     return {
       name,
@@ -62,7 +66,14 @@ export async function ourService(port, name = 'nest-pusher PusherService') {
 
 export async function official(port, name = 'official pusher 5.3.4') {
   // Its defaults: node-fetch over Node's global http agent (keep-alive since Node 19, no socket cap).
-  const pusher = new OfficialPusher({ appId: APP.appId, key: APP.key, secret: APP.secret, host: '127.0.0.1', port, useTLS: false });
+  const pusher = new OfficialPusher({
+    appId: APP.appId,
+    key: APP.key,
+    secret: APP.secret,
+    host: '127.0.0.1',
+    port,
+    useTLS: false,
+  });
   return {
     name,
     pusher,

@@ -2,13 +2,23 @@
 // webhook route. Signing here follows the protocol page (shared/pusher-protocol.md) with node:crypto directly.
 import { createHash, createHmac } from 'node:crypto';
 
-export const APP = Object.freeze({ appId: '4242', key: 'bench-key-278d425bdf160c739803', secret: 'bench-secret-7ad3773142a6692b' });
+export const APP = Object.freeze({
+  appId: '4242',
+  key: 'bench-key-278d425bdf160c739803',
+  secret: 'bench-secret-7ad3773142a6692b',
+});
 export const CHANNEL = 'bench-channel';
 export const EVENT = 'bench-event';
 
 /** A plain object whose JSON encoding is exactly `bytes` long (ASCII), like a typical app payload. */
 export function payloadOfSize(bytes) {
-  const base = { id: 123456, type: 'message.created', author: { id: 'u-42', name: 'Ada' }, at: 1700000000000, text: '' };
+  const base = {
+    id: 123456,
+    type: 'message.created',
+    author: { id: 'u-42', name: 'Ada' },
+    at: 1700000000000,
+    text: '',
+  };
   const overhead = JSON.stringify(base).length;
   if (bytes < overhead) throw new Error(`payload of ${bytes} B is smaller than its skeleton (${overhead} B)`);
   const alphabet = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789.,';
@@ -41,7 +51,11 @@ export const SOCKET_ID = '123456.7890123';
 export const PRIVATE_CHANNEL = 'private-bench-room';
 export const PRESENCE_CHANNEL = 'presence-bench-room';
 export const PRESENCE_DATA = Object.freeze({ user_id: 'user-42', user_info: { name: 'Ada Lovelace', role: 'admin' } });
-export const USER_DATA = Object.freeze({ id: 'user-42', user_info: { name: 'Ada Lovelace' }, watchlist: ['user-1', 'user-2'] });
+export const USER_DATA = Object.freeze({
+  id: 'user-42',
+  user_info: { name: 'Ada Lovelace' },
+  watchlist: ['user-1', 'user-2'],
+});
 
 /** A webhook as Pusher sends it: raw body bytes (string) and the headers that sign it. */
 export function signedWebhook(events, app = APP) {

@@ -12,7 +12,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startFakePusherServer, stopAllChildren } from './processes.js';
 
-const [kindsArg = 'core,raw,official', payload = '200B', concurrencyArg = '64', callsArg = '40000'] = process.argv.slice(2);
+const [kindsArg = 'core,raw,official', payload = '200B', concurrencyArg = '64', callsArg = '40000'] =
+  process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 const calls = Number(callsArg);
 
@@ -82,11 +83,15 @@ function summarize({ name, result, lines }) {
 
 const server = await startFakePusherServer();
 try {
-  console.log(`--trace-gc-nvp, ${payload}, concurrency ${concurrency}, ${calls} measured calls after ${Math.max(1000, calls / 2)} warm-up`);
+  console.log(
+    `--trace-gc-nvp, ${payload}, concurrency ${concurrency}, ${calls} measured calls after ${Math.max(1000, calls / 2)} warm-up`,
+  );
   const rows = [];
   for (const kind of kindsArg.split(',')) rows.push(summarize(await traceOf(server.port, kind)));
   const f = (v, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '—');
-  console.log('| client | req/s | CPU µs/call | scavenges | mark-compacts | survived KB/scavenge | promoted KB/scavenge | promoted KB/1k calls | GC pause µs/call | max pause ms |');
+  console.log(
+    '| client | req/s | CPU µs/call | scavenges | mark-compacts | survived KB/scavenge | promoted KB/scavenge | promoted KB/1k calls | GC pause µs/call | max pause ms |',
+  );
   console.log('|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const r of rows) {
     console.log(

@@ -37,7 +37,9 @@ function selfTimes(profile) {
   for (let i = 0; i < profile.samples.length; i++) {
     const { callFrame } = nodes.get(profile.samples[i]);
     if (callFrame.functionName === '(idle)') continue;
-    const where = callFrame.url ? `${callFrame.url.replace(/^file:\/\/.*?\/(dist|node_modules|bench)\//, '$1/')}:${callFrame.lineNumber + 1}` : '';
+    const where = callFrame.url
+      ? `${callFrame.url.replace(/^file:\/\/.*?\/(dist|node_modules|bench)\//, '$1/')}:${callFrame.lineNumber + 1}`
+      : '';
     const key = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
     out.set(key, (out.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -51,7 +53,11 @@ export function diff(a, callsA, b, callsB, top = 40) {
   const keys = new Set([...ta.keys(), ...tb.keys()]);
   const rows = [...keys].map((k) => [k, (ta.get(k) ?? 0) / callsA, (tb.get(k) ?? 0) / callsB]);
   const sum = (i) => rows.reduce((acc, r) => acc + r[i], 0);
-  const lines = [`busy µs per call: A ${sum(1).toFixed(1)}, B ${sum(2).toFixed(1)}, A - B ${(sum(1) - sum(2)).toFixed(1)}`, '', '  A-B µs    A µs    B µs  function'];
+  const lines = [
+    `busy µs per call: A ${sum(1).toFixed(1)}, B ${sum(2).toFixed(1)}, A - B ${(sum(1) - sum(2)).toFixed(1)}`,
+    '',
+    '  A-B µs    A µs    B µs  function',
+  ];
   for (const [k, x, y] of rows.sort((r, q) => Math.abs(q[1] - q[2]) - Math.abs(r[1] - r[2])).slice(0, top)) {
     lines.push(`${(x - y).toFixed(2).padStart(8)} ${x.toFixed(2).padStart(7)} ${y.toFixed(2).padStart(7)}  ${k}`);
   }
@@ -73,7 +79,9 @@ export function summarize(profile, top = 30) {
     const { callFrame } = nodes.get(id);
     if (callFrame.functionName === '(idle)') continue;
     total += micros;
-    const where = callFrame.url ? `${callFrame.url.replace(/^file:\/\/.*?\/(dist|node_modules|bench)\//, '$1/')}:${callFrame.lineNumber + 1}` : '';
+    const where = callFrame.url
+      ? `${callFrame.url.replace(/^file:\/\/.*?\/(dist|node_modules|bench)\//, '$1/')}:${callFrame.lineNumber + 1}`
+      : '';
     const key = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
     byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
     const a = area(callFrame.url);

@@ -34,7 +34,9 @@ await fake.configure({ verify: true, ...APP });
 const replicas = await Promise.all(
   [1, 2].map(() => startChild('./replica-app.js', { env: { FAKE_PUSHER_PORT: String(fake.port) } })),
 );
-const pools = replicas.map((replica) => new Pool(`http://127.0.0.1:${replica.ready.port}`, { connections: CONCURRENCY }));
+const pools = replicas.map(
+  (replica) => new Pool(`http://127.0.0.1:${replica.ready.port}`, { connections: CONCURRENCY }),
+);
 
 async function order(pool) {
   const { statusCode, body } = await pool.request({ method: 'POST', path: '/orders' });
@@ -48,7 +50,8 @@ async function cell(replicaCount) {
   const result = await runConcurrent(() => order(pools[turn++ % replicaCount]), CALLS, CONCURRENCY);
   const delivered = (await fake.stats()).eventRequests - before;
   if (result.errors > 0) throw new Error(`${result.errors} requests failed: ${result.firstError?.message}`);
-  if (delivered !== CALLS) throw new Error(`${CALLS} requests answered but the API received ${delivered} /events requests`);
+  if (delivered !== CALLS)
+    throw new Error(`${CALLS} requests answered but the API received ${delivered} /events requests`);
   return result.opsPerSec;
 }
 

@@ -85,9 +85,7 @@ const ONLY = value('--only', '')
 const runs = (section) => ONLY.length === 0 || ONLY.includes(section);
 const SCALE = QUICK ? 0.2 : 1;
 const n = (calls) => Math.max(200, Math.round(calls * SCALE));
-const OUT = fileURLToPath(
-  new URL(QUICK || ONLY.length ? './results.local.json' : './results.json', import.meta.url),
-);
+const OUT = fileURLToPath(new URL(QUICK || ONLY.length ? './results.local.json' : './results.json', import.meta.url));
 
 // Calls per cell and round (before SCALE). Chosen so that a full run stays under ~5 minutes on 2 cores.
 const COUNTS = {
@@ -155,7 +153,11 @@ async function verifyClients(server, clients, batching) {
     const after = await server.stats();
     const rejected = after.rejected - before.rejected;
     const ok = !error && rejected === 0 && after.events - before.events === 2;
-    checks.push({ check: `${c.name}: 2 signed triggers accepted by the verifying server`, ok, detail: error || after.lastError });
+    checks.push({
+      check: `${c.name}: 2 signed triggers accepted by the verifying server`,
+      ok,
+      detail: error || after.lastError,
+    });
   }
   if (batching) {
     const before = await server.stats();
@@ -189,7 +191,11 @@ async function triggerSection(server, port) {
     const cellsOf = ({ concurrency, payload }) => {
       const list = usable.map((client) => ({ client, calls: n(COUNTS.trigger[concurrency]), unit: 'req/s' }));
       if (concurrency === 64 && !batching.unavailable) {
-        list.push({ client: batching, calls: n(COUNTS.trigger[concurrency] * COUNTS.batchingFactor[payload]), unit: 'events/s' });
+        list.push({
+          client: batching,
+          calls: n(COUNTS.trigger[concurrency] * COUNTS.batchingFactor[payload]),
+          unit: 'events/s',
+        });
       }
       return list.map((x) => ({ ...x, concurrency, payload }));
     };
@@ -205,14 +211,22 @@ async function triggerSection(server, port) {
       }
       record(
         `trigger ${client.name} c=${concurrency} ${payload}`,
-        { name: `trigger c=${concurrency} ${payload} · ${client.name}`, section: 'trigger', unit, client: client.name, concurrency, payload },
+        {
+          name: `trigger c=${concurrency} ${payload} · ${client.name}`,
+          section: 'trigger',
+          unit,
+          client: client.name,
+          concurrency,
+          payload,
+        },
         result,
       );
     };
 
     // Warm-up: every cell once at half its size (JIT, connection pools), not recorded.
     log('trigger: warm-up');
-    for (const cfg of configs) for (const cell of cellsOf(cfg)) await runCell({ ...cell, calls: Math.max(200, cell.calls / 2) }, false);
+    for (const cfg of configs)
+      for (const cell of cellsOf(cfg)) await runCell({ ...cell, calls: Math.max(200, cell.calls / 2) }, false);
     for (let round = 1; round <= ROUNDS; round++) {
       log(`trigger: round ${round}/${ROUNDS}`);
       // Same cells every round; the starting client rotates so that no client always runs right after another's
@@ -232,7 +246,14 @@ async function triggerSection(server, port) {
 async function authSection(port) {
   const ours = await ourCore(port);
   if (ours.unavailable) unavailable.push(`auth ops (nest-pusher core): ${ours.unavailable}`);
-  const off = new OfficialPusher({ appId: APP.appId, key: APP.key, secret: APP.secret, host: '127.0.0.1', port, useTLS: false });
+  const off = new OfficialPusher({
+    appId: APP.appId,
+    key: APP.key,
+    secret: APP.secret,
+    host: '127.0.0.1',
+    port,
+    useTLS: false,
+  });
   const webhook = signedWebhook(WEBHOOK_EVENTS);
   const officialHeaders = {
     'x-pusher-key': webhook.key,
@@ -269,7 +290,10 @@ async function authSection(port) {
       try {
         const x = a();
         const y = b();
-        ok = op === 'validateWebhook' ? Boolean(x) && y === true : x.auth === y.auth && (x.channel_data ?? x.user_data) === (y.channel_data ?? y.user_data);
+        ok =
+          op === 'validateWebhook'
+            ? Boolean(x) && y === true
+            : x.auth === y.auth && (x.channel_data ?? x.user_data) === (y.channel_data ?? y.user_data);
         if (!ok) detail = `ours ${JSON.stringify(x)} vs official ${JSON.stringify(y)}`;
       } catch (err) {
         ok = false;
@@ -293,7 +317,11 @@ async function authSection(port) {
           result = { opsPerSec: NaN, cpuMicrosPerCall: NaN, errors: 1, firstError: err };
         }
         const client = who === 'ours' ? 'nest-pusher core' : 'official pusher 5.3.4';
-        record(`auth ${o.op} ${who}`, { name: `${o.op} · ${client}`, section: 'auth', unit: 'ops/s', client, op: o.op }, result);
+        record(
+          `auth ${o.op} ${who}`,
+          { name: `${o.op} · ${client}`, section: 'auth', unit: 'ops/s', client, op: o.op },
+          result,
+        );
       }
     }
   }
@@ -316,25 +344,44 @@ async function webhookSection() {
   }
   const origin = `http://127.0.0.1:${app.ready.port}`;
   const pool = new Pool(origin, { connections: 32, pipelining: 1 });
-  const baselinePool = baselineApp && new Pool(`http://127.0.0.1:${baselineApp.ready.port}`, { connections: 32, pipelining: 1 });
+  const baselinePool =
+    baselineApp && new Pool(`http://127.0.0.1:${baselineApp.ready.port}`, { connections: 32, pipelining: 1 });
   const hook = signedWebhook([{ name: 'channel_occupied', channel: 'presence-bench-room' }]);
-  const headers = { 'content-type': 'application/json', 'x-pusher-key': hook.key, 'x-pusher-signature': hook.signature };
+  const headers = {
+    'content-type': 'application/json',
+    'x-pusher-key': hook.key,
+    'x-pusher-signature': hook.signature,
+  };
   const routes = [
     { path: '/pusher/webhooks', client: 'nest-pusher built-in route', counter: 'builtIn' },
     { path: '/official/webhooks', client: 'official pusher 5.3.4, hand-written route', counter: 'official' },
     { path: '/floor/webhooks', client: 'bare Nest route, no verification (floor)', counter: 'floor' },
-    ...(baselineApp ? [{ path: '/pusher/webhooks', client: 'nest-pusher built-in route (before)', counter: 'baseline', baseline: true }] : []),
+    ...(baselineApp
+      ? [
+          {
+            path: '/pusher/webhooks',
+            client: 'nest-pusher built-in route (before)',
+            counter: 'baseline',
+            baseline: true,
+          },
+        ]
+      : []),
   ];
-  const post = (path, h = headers, target = pool) => async () => {
-    const res = await target.request({ method: 'POST', path, headers: h, body: hook.body });
-    const text = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
-  };
+  const post =
+    (path, h = headers, target = pool) =>
+    async () => {
+      const res = await target.request({ method: 'POST', path, headers: h, body: hook.body });
+      const text = await res.body.text();
+      if (res.statusCode < 200 || res.statusCode >= 300)
+        throw new Error(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+    };
   // Every timed POST is a new delivery, as Pusher sends them: one body repeated would be a redelivery, which the
   // built-in route answers from its duplicate store without running the handler. Signed before the cell starts.
   let sequence = 0;
   const deliveries = (count) =>
-    Array.from({ length: count }, () => signedWebhook([{ name: 'channel_occupied', channel: `presence-bench-room-${++sequence}` }]));
+    Array.from({ length: count }, () =>
+      signedWebhook([{ name: 'channel_occupied', channel: `presence-bench-room-${++sequence}` }]),
+    );
   const postDeliveries = (r, count) => {
     const hooks = deliveries(count);
     const target = r.baseline ? baselinePool : pool;
@@ -348,7 +395,8 @@ async function webhookSection() {
         body,
       });
       const text = await res.body.text();
-      if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+      if (res.statusCode < 200 || res.statusCode >= 300)
+        throw new Error(`HTTP ${res.statusCode} ${text.slice(0, 200)}`);
     };
   };
   try {
@@ -370,7 +418,11 @@ async function webhookSection() {
     checks.push({
       check: 'webhook route: signed POST -> 2xx and one handler call; forged POST -> 401 and no handler call',
       ok: signedOk === true && forgedRefused === true && c1.builtIn - c0.builtIn === 1,
-      detail: [signedOk === true ? '' : `signed: ${signedOk}`, forgedRefused === true ? '' : `forged: ${forgedRefused}`, `handler calls ${c1.builtIn - c0.builtIn}`]
+      detail: [
+        signedOk === true ? '' : `signed: ${signedOk}`,
+        forgedRefused === true ? '' : `forged: ${forgedRefused}`,
+        `handler calls ${c1.builtIn - c0.builtIn}`,
+      ]
         .filter(Boolean)
         .join('; '),
     });
@@ -378,7 +430,8 @@ async function webhookSection() {
     const calls = n(COUNTS.webhook);
     log('webhook: warm-up');
     const appOf = (r) => (r.baseline ? baselineApp : app);
-    for (const r of routes) await runConcurrent(postDeliveries(r, Math.max(50, calls / 5)), Math.max(50, calls / 5), 32);
+    for (const r of routes)
+      await runConcurrent(postDeliveries(r, Math.max(50, calls / 5)), Math.max(50, calls / 5), 32);
     const before = (await app.request({ type: 'stats' }, 'stats')).counters;
     const okCalls = { builtIn: 0, official: 0, floor: 0, baseline: 0 };
     for (let round = 1; round <= ROUNDS; round++) {
@@ -396,7 +449,11 @@ async function webhookSection() {
           (stats1.cpuMicros - stats0.cpuMicros - (stats1.mainCpuMicros - stats0.mainCpuMicros)) / calls;
         result.gcPauseMicrosPerCall = NaN;
         okCalls[r.counter] += calls - result.errors;
-        record(`webhook ${r.counter}`, { name: `webhook POST c=32 · ${r.client}`, section: 'webhook', unit: 'req/s', client: r.client }, result);
+        record(
+          `webhook ${r.counter}`,
+          { name: `webhook POST c=32 · ${r.client}`, section: 'webhook', unit: 'req/s', client: r.client },
+          result,
+        );
       }
     }
     const after = (await app.request({ type: 'stats' }, 'stats')).counters;
@@ -439,8 +496,14 @@ async function memorySection(port) {
   memory = {
     triggers: last.calls,
     warmup: n(warmup),
-    heapGrowthBytesPer10k: slope(xs, s.map((x) => x.heapUsed)),
-    rssGrowthBytesPer10k: slope(xs, s.map((x) => x.rss)),
+    heapGrowthBytesPer10k: slope(
+      xs,
+      s.map((x) => x.heapUsed),
+    ),
+    rssGrowthBytesPer10k: slope(
+      xs,
+      s.map((x) => x.rss),
+    ),
     heapStartBytes: first.heapUsed,
     heapEndBytes: last.heapUsed,
     rssStartBytes: first.rss,
@@ -467,7 +530,8 @@ function summarize() {
       otherThreadsMicrosPerCall: median(c.samples.map((s) => s.otherThreadsMicrosPerCall)),
       gcPauseMicrosPerCall: median(c.samples.map((s) => s.gcPauseMicrosPerCall)),
       cpuMicrosPerCallByRound: c.samples.map((s) => Number(s.cpuMicrosPerCall.toFixed(1))),
-      eventsPerRequest: c.samples[0]?.eventsPerRequest !== undefined ? median(c.samples.map((s) => s.eventsPerRequest)) : undefined,
+      eventsPerRequest:
+        c.samples[0]?.eventsPerRequest !== undefined ? median(c.samples.map((s) => s.eventsPerRequest)) : undefined,
       rounds: c.samples.length,
       opsPerSecByRound: c.samples.map((s) => Math.round(s.opsPerSec)),
       errors: c.errors,
@@ -483,8 +547,20 @@ function summarize() {
     let off;
     let raw;
     if (r.section === 'trigger') {
-      off = find((x) => x.section === 'trigger' && x.client.startsWith('official') && x.concurrency === r.concurrency && x.payload === r.payload);
-      raw = find((x) => x.section === 'trigger' && x.client.startsWith('raw undici') && x.concurrency === r.concurrency && x.payload === r.payload);
+      off = find(
+        (x) =>
+          x.section === 'trigger' &&
+          x.client.startsWith('official') &&
+          x.concurrency === r.concurrency &&
+          x.payload === r.payload,
+      );
+      raw = find(
+        (x) =>
+          x.section === 'trigger' &&
+          x.client.startsWith('raw undici') &&
+          x.concurrency === r.concurrency &&
+          x.payload === r.payload,
+      );
     } else if (r.section === 'auth') {
       off = find((x) => x.section === 'auth' && x.client.startsWith('official') && x.op === r.op);
     } else if (r.section === 'webhook') {
@@ -516,7 +592,9 @@ function targets(rows) {
       detail,
     });
   const trig = (client, concurrency, payload) =>
-    rows.find((x) => x.section === 'trigger' && x.client === client && x.concurrency === concurrency && x.payload === payload);
+    rows.find(
+      (x) => x.section === 'trigger' && x.client === client && x.concurrency === concurrency && x.payload === payload,
+    );
   // Issue 14: at the transport's floor. Judged on 200 B (a typical event); 8 KB is "info": there the raw floor skips
   // work the protocol makes mandatory for any client (two JSON encodings and the MD5 of an 8 KB body).
   for (const payload of ['200B', '8KB']) {
@@ -524,20 +602,55 @@ function targets(rows) {
     for (const client of ['nest-pusher core', 'nest-pusher PusherService']) {
       for (const concurrency of [64, 1]) {
         const r = trig(client, concurrency, payload);
-        add(`trigger c=${concurrency} ${payload} ${client}: >= 0.95x raw undici req/s`, r?.ratioToRawUndici ?? NaN, (v) => v >= 0.95, primary);
-        add(`trigger c=${concurrency} ${payload} ${client}: CPU/call <= 1.15x raw undici`, r?.cpuRatioToRawUndici ?? NaN, (v) => v <= 1.15, primary);
+        add(
+          `trigger c=${concurrency} ${payload} ${client}: >= 0.95x raw undici req/s`,
+          r?.ratioToRawUndici ?? NaN,
+          (v) => v >= 0.95,
+          primary,
+        );
+        add(
+          `trigger c=${concurrency} ${payload} ${client}: CPU/call <= 1.15x raw undici`,
+          r?.cpuRatioToRawUndici ?? NaN,
+          (v) => v <= 1.15,
+          primary,
+        );
       }
       const r = trig(client, 64, payload);
-      add(`CPU per trigger c=64 ${payload} ${client}: <= 0.35x official`, r?.cpuRatioToOfficial ?? NaN, (v) => v <= 0.35, primary);
+      add(
+        `CPU per trigger c=64 ${payload} ${client}: <= 0.35x official`,
+        r?.cpuRatioToOfficial ?? NaN,
+        (v) => v <= 0.35,
+        primary,
+      );
     }
   }
   const auth = (op) => rows.find((x) => x.section === 'auth' && x.client === 'nest-pusher core' && x.op === op);
-  add('validateWebhook: >= 2.5x official ops/s', auth('validateWebhook')?.ratioToOfficial ?? NaN, (v) => v >= 2.5, true);
-  add('authorizeChannel private: >= 1.3x official ops/s', auth('authorizeChannel private')?.ratioToOfficial ?? NaN, (v) => v >= 1.3, true);
-  add('authorizeChannel presence: >= 1.3x official ops/s', auth('authorizeChannel presence')?.ratioToOfficial ?? NaN, (v) => v >= 1.3, true);
+  add(
+    'validateWebhook: >= 2.5x official ops/s',
+    auth('validateWebhook')?.ratioToOfficial ?? NaN,
+    (v) => v >= 2.5,
+    true,
+  );
+  add(
+    'authorizeChannel private: >= 1.3x official ops/s',
+    auth('authorizeChannel private')?.ratioToOfficial ?? NaN,
+    (v) => v >= 1.3,
+    true,
+  );
+  add(
+    'authorizeChannel presence: >= 1.3x official ops/s',
+    auth('authorizeChannel presence')?.ratioToOfficial ?? NaN,
+    (v) => v >= 1.3,
+    true,
+  );
   for (const payload of ['200B', '8KB']) {
     const r = trig('nest-pusher core, batching: true', 64, payload);
-    add(`batching c=64 ${payload}: >= 10x official events/s`, r?.ratioToOfficial ?? NaN, (v) => v >= 10, payload === '200B');
+    add(
+      `batching c=64 ${payload}: >= 10x official events/s`,
+      r?.ratioToOfficial ?? NaN,
+      (v) => v >= 10,
+      payload === '200B',
+    );
   }
   // "Flat": at most 64 KB of retained heap per 10,000 calls (under 7 bytes per call); a leak of one small object per
   // call would show as 500 KB or more. Not tighter: the same build measured from -20 KB to +44 KB across runs on
@@ -553,11 +666,23 @@ function targets(rows) {
 }
 
 const fmtNum = (v, digits = 0) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '—'
+    : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const fmtRatio = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(2)}×`);
 
 function table(rows) {
-  const header = ['name', 'ops/s', 'unit', 'CPU µs/call', 'GC pause µs', 'other thr. µs', '×official', '×raw undici', 'note'];
+  const header = [
+    'name',
+    'ops/s',
+    'unit',
+    'CPU µs/call',
+    'GC pause µs',
+    'other thr. µs',
+    '×official',
+    '×raw undici',
+    'note',
+  ];
   const body = rows.map((r) => [
     r.name,
     fmtNum(r.opsPerSec),
@@ -570,16 +695,25 @@ function table(rows) {
     [
       r.eventsPerRequest !== undefined ? `${fmtNum(r.eventsPerRequest, 1)} events/request` : '',
       r.errors ? `${r.errors} ERRORS: ${r.firstError}` : '',
-      r.cpuRatioToOfficial !== null && r.section === 'trigger' && !r.client.startsWith('official') ? `CPU ${r.cpuRatioToOfficial.toFixed(2)}× official` : '',
-      r.cpuRatioToRawUndici !== null && !r.client.startsWith('raw') ? `CPU ${r.cpuRatioToRawUndici.toFixed(2)}× raw` : '',
+      r.cpuRatioToOfficial !== null && r.section === 'trigger' && !r.client.startsWith('official')
+        ? `CPU ${r.cpuRatioToOfficial.toFixed(2)}× official`
+        : '',
+      r.cpuRatioToRawUndici !== null && !r.client.startsWith('raw')
+        ? `CPU ${r.cpuRatioToRawUndici.toFixed(2)}× raw`
+        : '',
     ]
       .filter(Boolean)
       .join('; '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const left = (i) => i === 0 || i === 2 || i === header.length - 1;
-  const line = (cols) => '| ' + cols.map((c, i) => (left(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
-  return [line(header), '|' + widths.map((w, i) => (left(i) ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...body.map(line)].join('\n');
+  const line = (cols) =>
+    '| ' + cols.map((c, i) => (left(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ') + ' |';
+  return [
+    line(header),
+    '|' + widths.map((w, i) => (left(i) ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|',
+    ...body.map(line),
+  ].join('\n');
 }
 
 function machine() {
@@ -619,9 +753,16 @@ async function main() {
 
   const out = [];
   out.push(`nest-pusher benchmark — ${info.date}`);
-  out.push(`machine: ${info.cpuCount} × ${info.cpuModel}, ${(info.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, ${info.platform}, Node ${info.node}`);
-  out.push(`load average (1/5/15 min): ${info.loadAverageAtStart.join(' ')} at start, ${info.loadAverageAtEnd.join(' ')} at end (${info.cpuCount} cores)`);
-  out.push(`command: node bench/run.js ${argv.join(' ')}`.trim() + ` — ${ROUNDS} rounds, median shown, ${seconds.toFixed(0)} s`);
+  out.push(
+    `machine: ${info.cpuCount} × ${info.cpuModel}, ${(info.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, ${info.platform}, Node ${info.node}`,
+  );
+  out.push(
+    `load average (1/5/15 min): ${info.loadAverageAtStart.join(' ')} at start, ${info.loadAverageAtEnd.join(' ')} at end (${info.cpuCount} cores)`,
+  );
+  out.push(
+    `command: node bench/run.js ${argv.join(' ')}`.trim() +
+      ` — ${ROUNDS} rounds, median shown, ${seconds.toFixed(0)} s`,
+  );
   out.push('');
   out.push(table(rows));
   if (memory) {
@@ -636,7 +777,8 @@ async function main() {
   }
   out.push('');
   out.push('checks:');
-  for (const c of checks) out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check}${c.detail && !c.ok ? ` — ${c.detail}` : ''}`);
+  for (const c of checks)
+    out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check}${c.detail && !c.ok ? ` — ${c.detail}` : ''}`);
   if (unavailable.length) {
     out.push('');
     out.push('not measured:');
@@ -646,7 +788,9 @@ async function main() {
   out.push('targets (issues 5 and 14; reported, not asserted):');
   for (const x of t) {
     const verdict = x.pass ? 'PASS' : 'FAIL';
-    out.push(`  ${x.primary ? verdict + '       ' : verdict + ' (info)'} ${x.target} — actual ${x.actual ?? 'n/a'}${x.detail ? ` ${x.detail}` : ''}`);
+    out.push(
+      `  ${x.primary ? verdict + '       ' : verdict + ' (info)'} ${x.target} — actual ${x.actual ?? 'n/a'}${x.detail ? ` ${x.detail}` : ''}`,
+    );
   }
   console.log(out.join('\n'));
 

@@ -25,8 +25,7 @@ const make = {
   official: () => official(port),
   raw: () => rawUndici(port),
   batching: () => ourCore(port, { batching: true }, 'nest-pusher core, batching: true'),
-  baseline: () =>
-    ourCore(port, {}, 'nest-pusher core (before)', baselineCoreUrl(process.env.BENCH_BASELINE ?? '.')),
+  baseline: () => ourCore(port, {}, 'nest-pusher core (before)', baselineCoreUrl(process.env.BENCH_BASELINE ?? '.')),
 }[kind];
 const marks = process.env.BENCH_GC_MARKS === '1';
 
@@ -47,7 +46,10 @@ process.on('message', async (msg) => {
     process.send({
       type: 'done',
       id: msg.id,
-      result: { ...r, firstError: r.firstError === undefined ? undefined : String(r.firstError?.message ?? r.firstError) },
+      result: {
+        ...r,
+        firstError: r.firstError === undefined ? undefined : String(r.firstError?.message ?? r.firstError),
+      },
     });
   } else if (msg?.type === 'burst') {
     // `count` triggers started in the same tick (the batching check), then awaited.

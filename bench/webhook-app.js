@@ -83,7 +83,12 @@ app.getHttpServer().headersTimeout = 66_000;
 process.on('message', async (msg) => {
   if (msg?.type === 'stats') {
     const cpu = process.cpuUsage();
-    process.send({ type: 'stats', counters: { ...counters }, cpuMicros: cpu.user + cpu.system, mainCpuMicros: mainThreadCpuMicros() });
+    process.send({
+      type: 'stats',
+      counters: { ...counters },
+      cpuMicros: cpu.user + cpu.system,
+      mainCpuMicros: mainThreadCpuMicros(),
+    });
   }
   if (msg?.type === 'close') {
     await app.close().catch(() => {});

@@ -28,7 +28,11 @@ export { PusherWebhookGuard } from './webhooks/pusher-webhook.guard.js';
 export type { PusherWebhookHttpRequest } from './interfaces/pusher-webhook-http-request.interface.js';
 export { PusherWebhookRejectedException } from './webhooks/pusher-webhook.exception.js';
 export { VerifiedWebhook } from './webhooks/verified-webhook.decorator.js';
-export { OnPusherEvent, type OnPusherEventOptions, type PusherEventContext } from './webhooks/on-pusher-event.decorator.js';
+export {
+  OnPusherEvent,
+  type OnPusherEventOptions,
+  type PusherEventContext,
+} from './webhooks/on-pusher-event.decorator.js';
 export {
   PusherWebhookDispatcher,
   PusherWebhookDispatchError,

@@ -27,7 +27,13 @@ import { PusherWebhookGuard } from './webhooks/pusher-webhook.guard.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PusherEventsExplorer, PusherWebhookFastifyBody],
+  providers: [
+    PusherService,
+    PusherWebhookGuard,
+    PusherWebhookDispatcher,
+    PusherEventsExplorer,
+    PusherWebhookFastifyBody,
+  ],
   // Not the options token: the options hold the secret (see PUSHER_MODULE_OPTIONS).
   exports: [PusherService, PusherWebhookGuard, PusherWebhookDispatcher, PUSHER_AUTHORIZER],
 })

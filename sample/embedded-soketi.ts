@@ -247,10 +247,12 @@ function waitForReady(child: ChildProcess, output: OutputBuffer, timeoutMs: numb
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
       finish(
         new Error(
-          `soketi exited before it was ready (${signal ?? `exit code ${String(code)}`}).` + formatOutput(output.lines()),
+          `soketi exited before it was ready (${signal ?? `exit code ${String(code)}`}).` +
+            formatOutput(output.lines()),
         ),
       );
-    const onError = (error: Error): void => finish(new Error(`soketi failed: ${error.message}` + formatOutput(output.lines())));
+    const onError = (error: Error): void =>
+      finish(new Error(`soketi failed: ${error.message}` + formatOutput(output.lines())));
     const timer = setTimeout(
       () => finish(new Error(`soketi was not ready within ${timeoutMs} ms.` + formatOutput(output.lines()))),
       timeoutMs,

@@ -12,7 +12,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'nest-pusher-package-'));
 try {
   const tarball = packTarball(scratch);
-  const run = (bin, args) => execFileSync(join(root, 'node_modules', '.bin', bin), args, { cwd: root, stdio: 'inherit' });
+  const run = (bin, args) =>
+    execFileSync(join(root, 'node_modules', '.bin', bin), args, { cwd: root, stdio: 'inherit' });
   run('publint', ['run', tarball, '--strict']);
   run('attw', [tarball, '--profile', 'strict']);
   // Both builds in one process (dist/ is what was just packed).

@@ -23,11 +23,20 @@ const DEFAULT_SPECS = ['test/unit/nest', 'test/e2e/nest.soketi.spec.ts'];
 const root = fileURLToPath(new URL('..', import.meta.url));
 const specs = process.argv.slice(2).length > 0 ? process.argv.slice(2) : DEFAULT_SPECS;
 const scratch = mkdtempSync(join(tmpdir(), 'nest-pusher-nest11-'));
-const run = (command, args) => execFileSync(command, args, { cwd: scratch, stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+const run = (command, args) =>
+  execFileSync(command, args, { cwd: scratch, stdio: 'inherit', env: { ...process.env, CI: 'true' } });
 try {
   const skip = /[/\\](node_modules|dist|dist-sample|coverage|\.git|\.tmp)$/;
   cpSync(root, scratch, { recursive: true, filter: (source) => !skip.test(source) });
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', '--save-exact', ...NEST_11]);
+  run('npm', [
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+    '--loglevel=error',
+    '--save-exact',
+    ...NEST_11,
+  ]);
   run('npm', ['ls', '@nestjs/common', '@nestjs/core']);
   run('npx', ['tsc', '--noEmit']);
   run(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', ...specs]);

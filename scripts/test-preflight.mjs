@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error !== undefined) {
-  console.error("npm test needs redis-server (multi-replica and webhook delivery store specs): install Debian's redis-server package (apt-get install -y redis-server)");
+  console.error(
+    "npm test needs redis-server (multi-replica and webhook delivery store specs): install Debian's redis-server package (apt-get install -y redis-server)",
+  );
   process.exit(1);
 }
 
@@ -24,6 +26,8 @@ function installedVersion(name) {
 
 const stale = Object.entries(pinned).filter(([name, version]) => installedVersion(name) !== version);
 if (stale.length > 0) {
-  console.log(`Installing the runtime toolchain (${stale.map(([name]) => name).join(', ')}) into test/runtimes/toolchain`);
+  console.log(
+    `Installing the runtime toolchain (${stale.map(([name]) => name).join(', ')}) into test/runtimes/toolchain`,
+  );
   execFileSync('npm', ['ci', '--prefix', toolchain, '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }

@@ -61,7 +61,8 @@ function checkField(field: string, check: () => void): void {
   try {
     check();
   } catch (error) {
-    if (error instanceof PusherValidationError) throw new BadRequestException(`${field} is malformed: ${error.message}`);
+    if (error instanceof PusherValidationError)
+      throw new BadRequestException(`${field} is malformed: ${error.message}`);
     throw error;
   }
 }
@@ -84,7 +85,9 @@ function readChannelName(body: unknown): string {
   checkField('channel_name', () => validateChannelName(channel));
   if (channel.startsWith(SERVER_TO_USER_PREFIX)) {
     // A valid name for triggering, but only the server sends on these: no client subscribes to one.
-    throw new BadRequestException(`channel_name is malformed: "${SERVER_TO_USER_PREFIX}" channels are not subscribed to by clients`);
+    throw new BadRequestException(
+      `channel_name is malformed: "${SERVER_TO_USER_PREFIX}" channels are not subscribed to by clients`,
+    );
   }
   return channel;
 }

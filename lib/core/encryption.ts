@@ -112,7 +112,9 @@ export class ChannelEncryption {
   /** Encrypts `plaintext` (the serialized event data) for `channel`; returns the JSON `{"nonce","ciphertext"}` string. */
   encrypt(channel: string, plaintext: string): string {
     const nonce = randomBytes(NONCE_BYTES);
-    const sealed = xsalsa20poly1305(this.channelKey(channel), asBytes(nonce)).encrypt(asBytes(Buffer.from(plaintext, 'utf8')));
+    const sealed = xsalsa20poly1305(this.channelKey(channel), asBytes(nonce)).encrypt(
+      asBytes(Buffer.from(plaintext, 'utf8')),
+    );
     return JSON.stringify({
       nonce: nonce.toString('base64'),
       ciphertext: Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength).toString('base64'),
@@ -134,7 +136,12 @@ export class ChannelEncryption {
       });
     }
     const { nonce, ciphertext } = (parsed ?? {}) as Partial<Record<keyof EncryptedPayload, unknown>>;
-    if (typeof nonce !== 'string' || typeof ciphertext !== 'string' || !STRICT_BASE64.test(nonce) || !STRICT_BASE64.test(ciphertext)) {
+    if (
+      typeof nonce !== 'string' ||
+      typeof ciphertext !== 'string' ||
+      !STRICT_BASE64.test(nonce) ||
+      !STRICT_BASE64.test(ciphertext)
+    ) {
       throw new PusherValidationError({
         message: `Encrypted data on ${JSON.stringify(channel)} needs base64 "nonce" and "ciphertext" fields.`,
         rule: 'encrypted-payload',
@@ -151,7 +158,9 @@ export class ChannelEncryption {
     }
     let opened: Uint8Array;
     try {
-      opened = xsalsa20poly1305(this.channelKey(channel), asBytes(nonceBytes)).decrypt(asBytes(Buffer.from(ciphertext, 'base64')));
+      opened = xsalsa20poly1305(this.channelKey(channel), asBytes(nonceBytes)).decrypt(
+        asBytes(Buffer.from(ciphertext, 'base64')),
+      );
     } catch {
       throw new PusherValidationError({
         message: `Encrypted data on ${JSON.stringify(channel)} failed authentication: it was not sealed with this channel's key (check encryptionMasterKeyBase64).`,

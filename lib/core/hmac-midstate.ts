@@ -66,7 +66,11 @@ export const MIDSTATE_MAX_VERIFIED_BODY = 256;
  * constant time (every word is compared, differences are OR-ed together). `undefined` when the body is too long or
  * a string with a character outside ASCII: verify with node:crypto then.
  */
-export function hmacSha256EqualsFromMidstates(keys: HmacMidstates, body: string | Uint8Array, signatureHex: string): boolean | undefined {
+export function hmacSha256EqualsFromMidstates(
+  keys: HmacMidstates,
+  body: string | Uint8Array,
+  signatureHex: string,
+): boolean | undefined {
   const length = typeof body === 'string' ? body.length : body.byteLength;
   if (length > MIDSTATE_MAX_VERIFIED_BODY || !hmacIntoState(keys, body)) return undefined;
   let difference = 0;

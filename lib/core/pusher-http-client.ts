@@ -129,7 +129,8 @@ export class PusherHttpClient {
           outcome = this.noAnswer(error, bound);
         }
         if (!(outcome instanceof AttemptFailure)) {
-          if (this.logger?.debug !== undefined) this.debug(`${method} ${fullPath} ${response!.status} ${this.now() - start}ms`);
+          if (this.logger?.debug !== undefined)
+            this.debug(`${method} ${fullPath} ${response!.status} ${this.now() - start}ms`);
           return outcome as T;
         }
         const now = this.now();
@@ -205,10 +206,17 @@ export class PusherHttpClient {
   /** A failed attempt without an answer; past the call's deadline, whatever the transport made of it is a timeout. */
   private noAnswer(error: unknown, bound: CallBound): AttemptFailure {
     if (bound.expired()) {
-      const timeout = new HttpTransportError(`no complete answer within ${this.timeout} ms`, 'ETIMEDOUT', errorWasSent(error));
+      const timeout = new HttpTransportError(
+        `no complete answer within ${this.timeout} ms`,
+        'ETIMEDOUT',
+        errorWasSent(error),
+      );
       return AttemptFailure.noAnswer(timeout, true);
     }
-    return AttemptFailure.noAnswer(toHttpTransportError(error, { closed: false, viaProxy: false, responded: false }), false);
+    return AttemptFailure.noAnswer(
+      toHttpTransportError(error, { closed: false, viaProxy: false, responded: false }),
+      false,
+    );
   }
 
   /** Whether the policy allows trying again after this failure (the attempts left and the deadline aside). */
@@ -273,7 +281,8 @@ function abortOnDeadline(controller: AbortController, timeoutMs: number): void {
 function untilDeadline<T>(answer: Promise<T>, bound: CallBound): Promise<T> {
   const signal = bound.signal;
   return new Promise<T>((resolve, reject) => {
-    const onDeadline = (): void => reject(new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', true));
+    const onDeadline = (): void =>
+      reject(new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', true));
     if (signal.aborted) onDeadline();
     else signal.addEventListener('abort', onDeadline, { once: true });
     // Promise.resolve: a hand-written transport may hand back any thenable.
@@ -380,6 +389,7 @@ function settle(response: HttpTransportResponse): unknown {
 function embeddedErrorStatus(parsed: unknown): number | undefined {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const { error, code } = parsed as { error?: unknown; code?: unknown };
-  if (typeof error !== 'string' || typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599) return undefined;
+  if (typeof error !== 'string' || typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599)
+    return undefined;
   return code;
 }

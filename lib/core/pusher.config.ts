@@ -63,7 +63,8 @@ function shown(value: unknown, isStringOption = false): string {
 function requireString(options: PusherOptions, option: 'appId' | 'key' | 'secret'): string {
   const value: unknown = options[option];
   // appId is numeric at Pusher and some callers hold it as a number.
-  if (option === 'appId' && typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (option === 'appId' && typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)
+    return String(value);
   if (typeof value !== 'string' || value.trim().length === 0) {
     configError(
       option,
@@ -93,17 +94,29 @@ export function resolvePusherConfig(options: PusherOptions): ResolvedPusherConfi
 function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
   const appId = requireString(options, 'appId');
   if (!/^[A-Za-z0-9._~-]+$/.test(appId)) {
-    configError('appId', `Pusher option "appId" ${shown(appId, true)} may only contain letters, digits and . _ ~ - (it is a URL path segment).`);
+    configError(
+      'appId',
+      `Pusher option "appId" ${shown(appId, true)} may only contain letters, digits and . _ ~ - (it is a URL path segment).`,
+    );
   }
   const key = requireString(options, 'key');
   if (key.includes(':')) {
     // Most likely "key:secret" pasted whole: never shown.
-    configError('key', `Pusher option "key" (${shown(key, true)}) contains ":", which separates the key from the signature in auth answers; pass the key alone (the part before ":") and the secret as "secret".`);
+    configError(
+      'key',
+      `Pusher option "key" (${shown(key, true)}) contains ":", which separates the key from the signature in auth answers; pass the key alone (the part before ":") and the secret as "secret".`,
+    );
   }
   const secret = requireString(options, 'secret');
 
-  if (options.cluster !== undefined && (typeof options.cluster !== 'string' || !/^[a-z0-9-]+$/i.test(options.cluster))) {
-    configError('cluster', `Pusher option "cluster" must be a cluster name such as "eu" or "us2", got ${shown(options.cluster, true)}.`);
+  if (
+    options.cluster !== undefined &&
+    (typeof options.cluster !== 'string' || !/^[a-z0-9-]+$/i.test(options.cluster))
+  ) {
+    configError(
+      'cluster',
+      `Pusher option "cluster" must be a cluster name such as "eu" or "us2", got ${shown(options.cluster, true)}.`,
+    );
   }
   let host: string;
   if (options.host !== undefined) {
@@ -118,7 +131,10 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
       );
     }
     if (!given.startsWith('[') && given.includes(':')) {
-      configError('host', `Pusher option "host" (${shown(given, true)}) contains a port; pass it as the "port" option instead.`);
+      configError(
+        'host',
+        `Pusher option "host" (${shown(given, true)}) contains a port; pass it as the "port" option instead.`,
+      );
     }
     host = given;
   } else if (options.cluster !== undefined) {
@@ -143,7 +159,8 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
   const origin = `${useTLS ? 'https' : 'http'}://${host}${port !== undefined && port !== defaultPort ? ':' + port : ''}`;
 
   const timeout = checkPositiveNumber('timeout', options.timeout, false) ?? DEFAULT_TIMEOUT_MS;
-  const maxPayloadBytes = checkPositiveNumber('maxPayloadBytes', options.maxPayloadBytes, true) ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const maxPayloadBytes =
+    checkPositiveNumber('maxPayloadBytes', options.maxPayloadBytes, true) ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const maxConnections = checkPositiveNumber('maxConnections', options.maxConnections, true) ?? DEFAULT_MAX_CONNECTIONS;
   const webhookMaxAgeMs =
     options.webhookMaxAgeMs === false
@@ -159,8 +176,15 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
 
   if (options.transport !== undefined) {
     const transport: unknown = options.transport;
-    if (transport === null || typeof transport !== 'object' || typeof (transport as HttpTransport).request !== 'function') {
-      configError('transport', 'Pusher option "transport" must implement HttpTransport (a request(request) method returning a promise).');
+    if (
+      transport === null ||
+      typeof transport !== 'object' ||
+      typeof (transport as HttpTransport).request !== 'function'
+    ) {
+      configError(
+        'transport',
+        'Pusher option "transport" must implement HttpTransport (a request(request) method returning a promise).',
+      );
     }
   }
 
@@ -171,17 +195,26 @@ function resolveChecked(options: PusherOptions): ResolvedPusherConfig {
   if (givenBatching === true) batching = { maxBatchSize: MAX_BATCH_SIZE };
   else if (givenBatching !== undefined && givenBatching !== false) {
     if (givenBatching === null || typeof givenBatching !== 'object') {
-      configError('batching', `Pusher option "batching" must be true, false or { maxBatchSize }, got ${shown(givenBatching)}.`);
+      configError(
+        'batching',
+        `Pusher option "batching" must be true, false or { maxBatchSize }, got ${shown(givenBatching)}.`,
+      );
     }
     const size: unknown = (givenBatching as { maxBatchSize?: unknown }).maxBatchSize ?? MAX_BATCH_SIZE;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_BATCH_SIZE) {
-      configError('batching.maxBatchSize', `Pusher option "batching.maxBatchSize" must be an integer from 1 to ${MAX_BATCH_SIZE} (Pusher's batch limit), got ${shown(size)}.`);
+      configError(
+        'batching.maxBatchSize',
+        `Pusher option "batching.maxBatchSize" must be an integer from 1 to ${MAX_BATCH_SIZE} (Pusher's batch limit), got ${shown(size)}.`,
+      );
     }
     batching = { maxBatchSize: size };
   }
 
   if (options.logger !== undefined && (options.logger === null || typeof options.logger !== 'object')) {
-    configError('logger', 'Pusher option "logger" must be an object with debug/warn/error methods (Nest\'s Logger or console).');
+    configError(
+      'logger',
+      'Pusher option "logger" must be an object with debug/warn/error methods (Nest\'s Logger or console).',
+    );
   }
 
   return {
@@ -217,11 +250,17 @@ function resolveAdditionalKeys(given: unknown): Array<{ key: string; secret: str
   return given.map((pair: unknown, index) => {
     const { key, secret } = (pair ?? {}) as { key?: unknown; secret?: unknown };
     if (typeof key !== 'string' || key.trim().length === 0 || key.includes(':')) {
-      configError(`additionalKeys[${index}].key`, `Pusher option "additionalKeys[${index}].key" must be a non-empty app key without ":".`);
+      configError(
+        `additionalKeys[${index}].key`,
+        `Pusher option "additionalKeys[${index}].key" must be a non-empty app key without ":".`,
+      );
     }
     if (typeof secret !== 'string' || secret.trim().length === 0) {
       // Never echo the value: it may be a secret in the wrong place.
-      configError(`additionalKeys[${index}].secret`, `Pusher option "additionalKeys[${index}].secret" is missing or not a non-empty string.`);
+      configError(
+        `additionalKeys[${index}].secret`,
+        `Pusher option "additionalKeys[${index}].secret" is missing or not a non-empty string.`,
+      );
     }
     return { key, secret };
   });
@@ -237,7 +276,10 @@ export type PusherUrlOptions = Pick<PusherOptions, 'appId' | 'key' | 'secret' | 
 export function parsePusherUrl(url: string): PusherUrlOptions {
   const shape = 'Expected http(s)://KEY:SECRET@HOST[:PORT]/apps/APP_ID.';
   if (typeof url !== 'string' || url.trim().length === 0) {
-    configError('url', `The Pusher URL is ${url === undefined ? 'missing' : 'empty or not a string'} (is PUSHER_URL set?). ${shape}`);
+    configError(
+      'url',
+      `The Pusher URL is ${url === undefined ? 'missing' : 'empty or not a string'} (is PUSHER_URL set?). ${shape}`,
+    );
   }
   let parsed: URL;
   try {
@@ -248,15 +290,18 @@ export function parsePusherUrl(url: string): PusherUrlOptions {
   // Never the userinfo (KEY:SECRET, or something malformed such as key@SECRET@host where the secret is no password),
   // and the path only when it has the expected shape; whatever is left is masked against the password.
   const appPath = /^\/apps\/[A-Za-z0-9._~-]*\/?$/.test(parsed.pathname) ? parsed.pathname : '/…';
-  const where = redact(`${parsed.protocol}//${parsed.username || parsed.password ? '***@' : ''}${parsed.host}${appPath}`, [
-    decodeSafe(parsed.password),
-    parsed.password,
-  ]);
+  const where = redact(
+    `${parsed.protocol}//${parsed.username || parsed.password ? '***@' : ''}${parsed.host}${appPath}`,
+    [decodeSafe(parsed.password), parsed.password],
+  );
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     configError('url', `The Pusher URL ${where} must start with http:// or https://. ${shape}`);
   }
   if (!parsed.username || !parsed.password) {
-    configError('url', `The Pusher URL ${where} has no KEY:SECRET credentials (exactly one ":" between them, no "@" inside; percent-encode such characters). ${shape}`);
+    configError(
+      'url',
+      `The Pusher URL ${where} has no KEY:SECRET credentials (exactly one ":" between them, no "@" inside; percent-encode such characters). ${shape}`,
+    );
   }
   const match = /^\/apps\/([^/]+)\/?$/.exec(parsed.pathname);
   if (match === null) {

@@ -63,7 +63,14 @@ export class PusherRequestError extends PusherError {
   readonly body: string;
   readonly code: string | undefined;
 
-  constructor(options: { message: string; method: string; path: string; status: number; body?: string; code?: string }) {
+  constructor(options: {
+    message: string;
+    method: string;
+    path: string;
+    status: number;
+    body?: string;
+    code?: string;
+  }) {
     super(options.message);
     this.method = options.method;
     this.path = options.path;

@@ -137,7 +137,8 @@ export class Pusher {
     this.#config = config;
     this.appId = config.appId;
     this.key = config.key;
-    this.#encryption = config.encryptionMasterKey === undefined ? undefined : new ChannelEncryption(config.encryptionMasterKey);
+    this.#encryption =
+      config.encryptionMasterKey === undefined ? undefined : new ChannelEncryption(config.encryptionMasterKey);
     this.#signer = {
       key: config.key,
       secret: config.secret,
@@ -227,7 +228,9 @@ export class Pusher {
     const wireOptions = this.#triggerOptions(options);
     const wireData = this.#serializeFor(list.length === 1 ? list[0]! : undefined, data);
     if (this.#batcher !== undefined && list.length === 1) {
-      return this.#batcher.enqueue(wireEvent<WireBatchEvent>({ name: event, data: wireData, channel: list[0]! }, wireOptions));
+      return this.#batcher.enqueue(
+        wireEvent<WireBatchEvent>({ name: event, data: wireData, channel: list[0]! }, wireOptions),
+      );
     }
     return this.#postEvents(wireEvent<WireTrigger>({ name: event, data: wireData, channels: list }, wireOptions));
   }
@@ -295,7 +298,9 @@ export class Pusher {
     }
     validateBatchSize(events.length, true);
     const batch = events.map((item: BatchEvent, index) => this.#wireBatchEvent(item, index));
-    return this.#sendInChunks('triggerBatchInChunks', 'events', batch, MAX_BATCH_SIZE, (chunk) => this.#postBatch(chunk));
+    return this.#sendInChunks('triggerBatchInChunks', 'events', batch, MAX_BATCH_SIZE, (chunk) =>
+      this.#postBatch(chunk),
+    );
   }
 
   /** Sends `event` to every connection of a signed-in user (channel `#server-to-user-{userId}`). */
@@ -310,9 +315,13 @@ export class Pusher {
   /** Disconnects every connection of a signed-in user. */
   async terminateUserConnections(userId: string): Promise<Record<string, unknown>> {
     validateUserId(userId);
-    return this.#http.request<Record<string, unknown>>('POST', `/users/${encodePathSegment(userId)}/terminate_connections`, {
-      body: '{}',
-    });
+    return this.#http.request<Record<string, unknown>>(
+      'POST',
+      `/users/${encodePathSegment(userId)}/terminate_connections`,
+      {
+        body: '{}',
+      },
+    );
   }
 
   /** Lists occupied channels (GET /channels), optionally by prefix; `user_count` needs a `presence-` prefix. */
@@ -347,7 +356,11 @@ export class Pusher {
    * @throws PusherValidationError (synchronously) for a bad socket id, channel or presence data.
    * @example res.json(pusher.authorizeChannel(body.socket_id, body.channel_name, { user_id: '42' }))
    */
-  authorizeChannel(socketId: string, channel: string, presenceData?: PresenceData | typeof SIGNED_IN_USER): ChannelAuthResponse {
+  authorizeChannel(
+    socketId: string,
+    channel: string,
+    presenceData?: PresenceData | typeof SIGNED_IN_USER,
+  ): ChannelAuthResponse {
     return authorizeChannel(this.#signer, socketId, channel, presenceData);
   }
 
@@ -389,7 +402,11 @@ export class Pusher {
     validateApiPath(path);
     validateQueryParams(params);
     const serialized = serializeData(body);
-    return this.#http.request<T>('POST', path, params === undefined ? { body: serialized } : { body: serialized, params: { ...params } });
+    return this.#http.request<T>(
+      'POST',
+      path,
+      params === undefined ? { body: serialized } : { body: serialized, params: { ...params } },
+    );
   }
 
   /**
@@ -471,7 +488,10 @@ export class Pusher {
     validateChannelName(item.channel);
     validateEventName(item.name);
     const wireOptions = this.#wireOptions(item);
-    return wireEvent<WireBatchEvent>({ name: item.name, data: this.#serializeFor(item.channel, item.data), channel: item.channel }, wireOptions);
+    return wireEvent<WireBatchEvent>(
+      { name: item.name, data: this.#serializeFor(item.channel, item.data), channel: item.channel },
+      wireOptions,
+    );
   }
 
   /**

@@ -90,7 +90,8 @@ export function optionSecrets(options: unknown): string[] {
   const { secret, additionalKeys } = options as { secret?: unknown; additionalKeys?: unknown };
   const secrets = [secret];
   if (Array.isArray(additionalKeys)) {
-    for (const pair of additionalKeys) secrets.push(pair !== null && typeof pair === 'object' ? (pair as { secret?: unknown }).secret : undefined);
+    for (const pair of additionalKeys)
+      secrets.push(pair !== null && typeof pair === 'object' ? (pair as { secret?: unknown }).secret : undefined);
   }
   return secrets.filter((value): value is string => typeof value === 'string' && value.trim() !== '');
 }

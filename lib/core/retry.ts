@@ -141,7 +141,12 @@ export function retryDelay(
  * A retry starts only if waiting `delayMs` and then running an attempt as long as the previous one
  * (`expectedAttemptMs`, at least 1 ms) still ends before the call's deadline.
  */
-export function fitsBeforeDeadline(nowMs: number, delayMs: number, expectedAttemptMs: number, deadlineMs: number): boolean {
+export function fitsBeforeDeadline(
+  nowMs: number,
+  delayMs: number,
+  expectedAttemptMs: number,
+  deadlineMs: number,
+): boolean {
   return nowMs + delayMs + Math.max(1, expectedAttemptMs) < deadlineMs;
 }
 
@@ -167,7 +172,8 @@ export function nextRetryDelay(
 ): number | undefined {
   if (!retryable || attempt >= policy.attempts) return undefined;
   const delay = retryDelay(policy, attempt, retryAfter, timing.now);
-  if (delay === undefined || !fitsBeforeDeadline(timing.now, delay, timing.attemptMs, timing.deadline)) return undefined;
+  if (delay === undefined || !fitsBeforeDeadline(timing.now, delay, timing.attemptMs, timing.deadline))
+    return undefined;
   return delay;
 }
 

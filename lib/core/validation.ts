@@ -322,7 +322,11 @@ export function validatePresenceData(presenceData: unknown): void {
   const { user_id: given, user_info: userInfo } = presenceData as { user_id?: unknown; user_info?: unknown };
   const userId = typeof given === 'number' && Number.isFinite(given) ? String(given) : given;
   if (typeof userId !== 'string' || userId.length === 0) {
-    fail(`Presence user_id must be a non-empty string, got ${describeValue(userId)}.`, 'presence-user-id-required', userId);
+    fail(
+      `Presence user_id must be a non-empty string, got ${describeValue(userId)}.`,
+      'presence-user-id-required',
+      userId,
+    );
   }
   const userIdLength = characterLength(userId, MAX_USER_ID_LENGTH);
   if (userIdLength > MAX_USER_ID_LENGTH) {
@@ -367,11 +371,19 @@ export function validateUserData(userData: unknown): void {
   const { id, user_info: userInfo, watchlist } = userData as { id?: unknown; user_info?: unknown; watchlist?: unknown };
   validateUserId(id);
   if (userInfo !== undefined && (userInfo === null || typeof userInfo !== 'object' || Array.isArray(userInfo))) {
-    fail(`user_info must be an object when given, got ${describeValue(userInfo)}.`, 'user-info', describeValue(userInfo));
+    fail(
+      `user_info must be an object when given, got ${describeValue(userInfo)}.`,
+      'user-info',
+      describeValue(userInfo),
+    );
   }
   if (watchlist !== undefined) {
     if (!Array.isArray(watchlist)) {
-      fail(`watchlist must be an array of user ids, got ${describeValue(watchlist)}.`, 'watchlist-type', describeValue(watchlist));
+      fail(
+        `watchlist must be an array of user ids, got ${describeValue(watchlist)}.`,
+        'watchlist-type',
+        describeValue(watchlist),
+      );
     }
     if (watchlist.length > MAX_WATCHLIST_SIZE) {
       fail(
@@ -386,9 +398,17 @@ export function validateUserData(userData: unknown): void {
 }
 
 /** `info` attributes: an array drawn from `allowed`. */
-export function validateInfoAttributes(attributes: unknown, allowed: readonly string[]): asserts attributes is readonly string[] {
+export function validateInfoAttributes(
+  attributes: unknown,
+  allowed: readonly string[],
+): asserts attributes is readonly string[] {
   if (!Array.isArray(attributes)) {
-    fail(`info/attributes must be an array such as ["${allowed[0]}"], got ${describeValue(attributes)}.`, 'info-attribute', describeValue(attributes), allowed.join(','));
+    fail(
+      `info/attributes must be an array such as ["${allowed[0]}"], got ${describeValue(attributes)}.`,
+      'info-attribute',
+      describeValue(attributes),
+      allowed.join(','),
+    );
   }
   for (const attribute of attributes) {
     if (typeof attribute !== 'string' || !allowed.includes(attribute)) {

@@ -64,7 +64,9 @@ export class MemoryWebhookDeliveryStore implements WebhookDeliveryStore {
   constructor(options: MemoryWebhookDeliveryStoreOptions = {}) {
     const maxEntries = options.maxEntries ?? 10_000;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError(`MemoryWebhookDeliveryStore: maxEntries must be a positive integer, got ${String(maxEntries)}.`);
+      throw new RangeError(
+        `MemoryWebhookDeliveryStore: maxEntries must be a positive integer, got ${String(maxEntries)}.`,
+      );
     }
     this.#maxEntries = maxEntries;
     this.#now = options.now ?? Date.now;
@@ -171,10 +173,19 @@ export class RedisWebhookDeliveryStore implements WebhookDeliveryStore {
   }
 
   async claim(deliveryId: string, owner: string, claimTtlMs: number): Promise<WebhookDeliveryClaim> {
-    const reply = await this.#command(['EVAL', CLAIM_SCRIPT, '1', this.#prefix + deliveryId, owner, String(Math.ceil(claimTtlMs))]);
+    const reply = await this.#command([
+      'EVAL',
+      CLAIM_SCRIPT,
+      '1',
+      this.#prefix + deliveryId,
+      owner,
+      String(Math.ceil(claimTtlMs)),
+    ]);
     const text = Buffer.isBuffer(reply) ? reply.toString('utf8') : reply;
     if (text === 'claimed' || text === 'in-progress' || text === 'done') return text;
-    throw new Error(`RedisWebhookDeliveryStore: unexpected reply to the claim script: ${JSON.stringify(String(text)).slice(0, 80)}`);
+    throw new Error(
+      `RedisWebhookDeliveryStore: unexpected reply to the claim script: ${JSON.stringify(String(text)).slice(0, 80)}`,
+    );
   }
 
   async complete(deliveryId: string, _owner: string, ttlMs: number): Promise<void> {
@@ -187,7 +198,14 @@ export class RedisWebhookDeliveryStore implements WebhookDeliveryStore {
   }
 
   async renew(deliveryId: string, owner: string, claimTtlMs: number): Promise<boolean> {
-    const reply = await this.#command(['EVAL', RENEW_SCRIPT, '1', this.#prefix + deliveryId, owner, String(Math.ceil(claimTtlMs))]);
+    const reply = await this.#command([
+      'EVAL',
+      RENEW_SCRIPT,
+      '1',
+      this.#prefix + deliveryId,
+      owner,
+      String(Math.ceil(claimTtlMs)),
+    ]);
     return Number(reply) === 1;
   }
 }

@@ -91,7 +91,11 @@ export function verifyWebhook(verifier: WebhookVerifier, request: WebhookRequest
  */
 export function webhookDeliveryId(body: string | Buffer | Uint8Array): string {
   // One-shot: no Hash object per delivery.
-  return hash('sha256', typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), 'hex');
+  return hash(
+    'sha256',
+    typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    'hex',
+  );
 }
 
 function secretsOfKey(verifier: WebhookVerifier, key: string): string[] {
@@ -140,7 +144,10 @@ function singleHeader(
   if (Array.isArray(value)) {
     const distinct = new Set(value);
     if (distinct.size > 1) {
-      throw new PusherWebhookError(`Webhook carries ${distinct.size} different ${header} headers; exactly one is expected.`, conflicting);
+      throw new PusherWebhookError(
+        `Webhook carries ${distinct.size} different ${header} headers; exactly one is expected.`,
+        conflicting,
+      );
     }
     single = value[0];
   }
@@ -171,7 +178,11 @@ function parseEnvelope(bytes: string | Buffer): { timeMs: number; events: unknow
   return { timeMs, events };
 }
 
-function checkEvents(timeMs: number, events: unknown[], encryption: ChannelEncryption | undefined): PusherWebhookPayload {
+function checkEvents(
+  timeMs: number,
+  events: unknown[],
+  encryption: ChannelEncryption | undefined,
+): PusherWebhookPayload {
   const accepted: PusherWebhookEvent[] = [];
   const rejected: PusherRejectedWebhookEvent[] = [];
   events.forEach((candidate, index) => {
@@ -229,7 +240,8 @@ function eventProblem(event: unknown): string | undefined {
       }
       break;
     case 'subscription_count':
-      if (typeof fields.subscription_count !== 'number') return '(subscription_count) has no numeric subscription_count';
+      if (typeof fields.subscription_count !== 'number')
+        return '(subscription_count) has no numeric subscription_count';
       break;
   }
   return undefined;
@@ -241,7 +253,10 @@ function eventProblem(event: unknown): string | undefined {
  * one dated up to skew in the future is accepted now, so that is the age window plus twice the clock skew (the age
  * window's default when it is off).
  */
-export function webhookReplayWindowMs(options: { webhookMaxAgeMs?: number | false | undefined; webhookClockSkewMs?: number | undefined }): number {
+export function webhookReplayWindowMs(options: {
+  webhookMaxAgeMs?: number | false | undefined;
+  webhookClockSkewMs?: number | undefined;
+}): number {
   const maxAge = typeof options.webhookMaxAgeMs === 'number' ? options.webhookMaxAgeMs : DEFAULT_WEBHOOK_MAX_AGE_MS;
   return maxAge + 2 * (options.webhookClockSkewMs ?? DEFAULT_WEBHOOK_CLOCK_SKEW_MS);
 }

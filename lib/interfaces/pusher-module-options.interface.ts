@@ -66,4 +66,5 @@ export interface PusherModuleExtras {
 export type PusherModuleSyncOptions = PusherModuleOptions & Partial<PusherModuleExtras>;
 
 /** What `PusherModule.forRootAsync()` takes: `useFactory`/`useClass`/`useExisting`, `imports`, `inject`, and the module settings. */
-export type PusherModuleAsyncOptions = ConfigurableModuleAsyncOptions<PusherModuleOptions> & Partial<PusherModuleExtras>;
+export type PusherModuleAsyncOptions = ConfigurableModuleAsyncOptions<PusherModuleOptions> &
+  Partial<PusherModuleExtras>;

@@ -14,7 +14,11 @@ export type {
 } from './pusher-recorder.js';
 export { PusherExpectationError, describeMismatch } from './expectation.js';
 export { freshWebhookTimeMs, signPusherWebhook } from './pusher-webhook.testing.js';
-export type { PusherWebhookCredentials, PusherWebhookEventInput, SignedPusherWebhook } from './pusher-webhook.testing.js';
+export type {
+  PusherWebhookCredentials,
+  PusherWebhookEventInput,
+  SignedPusherWebhook,
+} from './pusher-webhook.testing.js';
 export {
   verifyChannelAuthorization,
   verifyUserAuthentication,

@@ -11,7 +11,6 @@ export interface PusherAuthCredentials {
   encryptionMasterKeyBase64?: string | undefined;
 }
 
-
 /** Options of {@link verifyChannelAuthorization}. */
 export interface PusherChannelAuthorizationCheck {
   /**
@@ -48,17 +47,28 @@ export function verifyChannelAuthorization(
       );
     }
     const parsed = parseJson(fields.channel_data);
-    if (parsed === null || typeof parsed !== 'object' || (typeof (parsed as PresenceData).user_id !== 'string' && typeof (parsed as { user_id?: unknown }).user_id !== 'number')) {
-      throw new PusherExpectationError(`Presence channel ${request.channelName}: channel_data ${show(fields.channel_data)} has no user_id.`);
+    if (
+      parsed === null ||
+      typeof parsed !== 'object' ||
+      (typeof (parsed as PresenceData).user_id !== 'string' &&
+        typeof (parsed as { user_id?: unknown }).user_id !== 'number')
+    ) {
+      throw new PusherExpectationError(
+        `Presence channel ${request.channelName}: channel_data ${show(fields.channel_data)} has no user_id.`,
+      );
     }
     channelData = parsed as PresenceData;
     signed += `:${fields.channel_data}`;
   }
   checkAuth(credentials, fields.auth, signed, `channel ${request.channelName}`);
   if (isEncryptedChannel(request.channelName) && credentials.encryptionMasterKeyBase64 !== undefined) {
-    const expected = Buffer.from(deriveChannelKey(request.channelName, parseMasterKey(credentials.encryptionMasterKeyBase64))).toString('base64');
+    const expected = Buffer.from(
+      deriveChannelKey(request.channelName, parseMasterKey(credentials.encryptionMasterKeyBase64)),
+    ).toString('base64');
     if (fields.shared_secret !== expected) {
-      throw new PusherExpectationError(`Encrypted channel ${request.channelName}: shared_secret is missing or is not this channel's key.`);
+      throw new PusherExpectationError(
+        `Encrypted channel ${request.channelName}: shared_secret is missing or is not this channel's key.`,
+      );
     }
   }
   return channelData === undefined ? {} : { channelData };
@@ -69,10 +79,16 @@ export function verifyChannelAuthorization(
  * `socket_id::user::user_data`, and `user_data` is JSON with a non-empty string `id`. Returns the parsed user data.
  * @throws PusherExpectationError saying what a server would refuse.
  */
-export function verifyUserAuthentication(credentials: PusherAuthCredentials, request: { socketId: string }, answer: unknown): UserData {
+export function verifyUserAuthentication(
+  credentials: PusherAuthCredentials,
+  request: { socketId: string },
+  answer: unknown,
+): UserData {
   const fields = asRecord(answer, 'the user authentication answer');
   if (typeof fields.user_data !== 'string') {
-    throw new PusherExpectationError(`The user authentication answer has no user_data string (got ${show(fields.user_data)}).`);
+    throw new PusherExpectationError(
+      `The user authentication answer has no user_data string (got ${show(fields.user_data)}).`,
+    );
   }
   const userData = parseJson(fields.user_data) as UserData | null;
   if (userData === null || typeof userData !== 'object' || typeof userData.id !== 'string' || userData.id === '') {
@@ -83,16 +99,21 @@ export function verifyUserAuthentication(credentials: PusherAuthCredentials, req
 }
 
 function checkAuth(credentials: PusherAuthCredentials, auth: unknown, signed: string, what: string): void {
-  if (typeof auth !== 'string') throw new PusherExpectationError(`The answer for ${what} has no auth string (got ${show(auth)}).`);
+  if (typeof auth !== 'string')
+    throw new PusherExpectationError(`The answer for ${what} has no auth string (got ${show(auth)}).`);
   const separator = auth.indexOf(':');
   const key = auth.slice(0, separator);
   const signature = auth.slice(separator + 1);
   if (separator === -1 || key !== credentials.key) {
-    throw new PusherExpectationError(`The answer for ${what}: auth must start with the app key and a colon ("${credentials.key}:…").`);
+    throw new PusherExpectationError(
+      `The answer for ${what}: auth must start with the app key and a colon ("${credentials.key}:…").`,
+    );
   }
   // Compared in constant time; anything that is not 64 hex digits compares false.
   if (!constantTimeEqualDigest(hmacSha256(credentials.secret, signed), signature)) {
-    throw new PusherExpectationError(`The answer for ${what}: the auth signature does not match ${show(signed)} under the app secret.`);
+    throw new PusherExpectationError(
+      `The answer for ${what}: the auth signature does not match ${show(signed)} under the app secret.`,
+    );
   }
 }
 

@@ -114,7 +114,6 @@ interface Script {
 /** What the recorder needs from the client options: who signs, and how encrypted data is decrypted. */
 type RecorderCredentials = Pick<PusherOptions, 'appId' | 'key' | 'secret' | 'encryptionMasterKeyBase64' | 'timeout'>;
 
-
 /**
  * A transport that records every Pusher HTTP API call instead of sending it, checks its signature as the server
  * would (a bad one is answered 401), and answers what the test scripted (by default what Pusher answers on success).
@@ -138,7 +137,9 @@ export class PusherRecorder implements HttpTransport {
   configure(options: RecorderCredentials): this {
     this.#credentials = options;
     this.#encryption =
-      options.encryptionMasterKeyBase64 === undefined ? undefined : new ChannelEncryption(parseMasterKey(options.encryptionMasterKeyBase64));
+      options.encryptionMasterKeyBase64 === undefined
+        ? undefined
+        : new ChannelEncryption(parseMasterKey(options.encryptionMasterKeyBase64));
     return this;
   }
 
@@ -203,7 +204,8 @@ export class PusherRecorder implements HttpTransport {
     const found = this.findEvents(match);
     if (found.length === 0) return;
     throw new PusherExpectationError(
-      `Expected no Pusher event matching ${show(match)}, found ${found.length}:\n` + found.map((event, index) => `  #${index + 1} ${describeEvent(event)}`).join('\n'),
+      `Expected no Pusher event matching ${show(match)}, found ${found.length}:\n` +
+        found.map((event, index) => `  #${index + 1} ${describeEvent(event)}`).join('\n'),
     );
   }
 
@@ -218,9 +220,17 @@ export class PusherRecorder implements HttpTransport {
       this.#calls.length === 0
         ? '  (no call was made)'
         : this.#calls
-            .map((call, index) => `  #${index + 1} ${describeCall(call)}\n` + callMismatches(call, match).map((line) => `       ${line}`).join('\n'))
+            .map(
+              (call, index) =>
+                `  #${index + 1} ${describeCall(call)}\n` +
+                callMismatches(call, match)
+                  .map((line) => `       ${line}`)
+                  .join('\n'),
+            )
             .join('\n');
-    throw new PusherExpectationError(`Expected a Pusher API call matching ${show(match)}, none of ${this.#calls.length} matches.\n${lines}`);
+    throw new PusherExpectationError(
+      `Expected a Pusher API call matching ${show(match)}, none of ${this.#calls.length} matches.\n${lines}`,
+    );
   }
 
   /** The transport side, called by the client: decode, check the signature, record, answer. */
@@ -229,7 +239,7 @@ export class PusherRecorder implements HttpTransport {
     const signatureProblem = this.#signatureProblem(request);
     const answer: PusherScriptedAnswer =
       signatureProblem === undefined
-        ? this.#takeScript(call) ?? { status: 200, body: defaultAnswer(call) }
+        ? (this.#takeScript(call) ?? { status: 200, body: defaultAnswer(call) })
         : { status: 401, body: { error: signatureProblem, code: 401 } };
     if ('failure' in answer) {
       call.answer = { failure: answer.failure };
@@ -257,7 +267,8 @@ export class PusherRecorder implements HttpTransport {
 
   #takeScript(call: RecordedPusherCall): PusherScriptedAnswer | undefined {
     const applies = (script: Script): boolean =>
-      script.selector === undefined || (typeof script.selector === 'string' ? script.selector === call.kind : script.selector(call));
+      script.selector === undefined ||
+      (typeof script.selector === 'string' ? script.selector === call.kind : script.selector(call));
     const once = this.#scripts.findIndex((script) => script.once && applies(script));
     if (once !== -1) return this.#scripts.splice(once, 1)[0]!.answer;
     for (let index = this.#scripts.length - 1; index >= 0; index--) {
@@ -273,7 +284,8 @@ export class PusherRecorder implements HttpTransport {
     const [path = '', rawQuery = ''] = request.path.split('?', 2);
     const query = new URLSearchParams(rawQuery);
     if (query.get('auth_key') !== credentials.key) return 'auth_key is not the app key';
-    if (request.body !== undefined && query.get('body_md5') !== md5Hex(request.body)) return 'body_md5 does not match the body';
+    if (request.body !== undefined && query.get('body_md5') !== md5Hex(request.body))
+      return 'body_md5 does not match the body';
     const signature = query.get('auth_signature') ?? '';
     const signed = [...query.entries()]
       .filter(([name]) => name !== 'auth_signature')
@@ -294,14 +306,24 @@ export class PusherRecorder implements HttpTransport {
       if (!/^(auth_|body_md5$)/i.test(name)) params[name] = value;
     }
     const body = request.body === undefined ? undefined : parseJson(request.body);
-    const call: RecordedPusherCall = { kind: 'get', method: request.method, path, params, events: [], answer: { status: 0, body: '' } };
+    const call: RecordedPusherCall = {
+      kind: 'get',
+      method: request.method,
+      path,
+      params,
+      events: [],
+      answer: { status: 0, body: '' },
+    };
     if (body !== undefined) call.body = body;
     const record = isRecord(body) ? body : {};
 
     let match: RegExpExecArray | null;
     if (request.method === 'POST' && path === '/events') {
       const channels = Array.isArray(record.channels) ? record.channels.map(String) : [String(record.channel)];
-      const userId = channels.length === 1 && channels[0]!.startsWith(SERVER_TO_USER_PREFIX) ? channels[0]!.slice(SERVER_TO_USER_PREFIX.length) : undefined;
+      const userId =
+        channels.length === 1 && channels[0]!.startsWith(SERVER_TO_USER_PREFIX)
+          ? channels[0]!.slice(SERVER_TO_USER_PREFIX.length)
+          : undefined;
       call.kind = userId === undefined ? 'trigger' : 'sendToUser';
       call.events = [this.#decodeEvent(call.kind, channels, record, userId)];
     } else if (request.method === 'POST' && path === '/batch_events') {
@@ -343,7 +365,14 @@ export class PusherRecorder implements HttpTransport {
         plaintext = wireData;
       }
     }
-    const event: RecordedPusherEvent = { via, channels, event: String(item.name), data: parseJsonOr(plaintext), wireData, encrypted };
+    const event: RecordedPusherEvent = {
+      via,
+      channels,
+      event: String(item.name),
+      data: parseJsonOr(plaintext),
+      wireData,
+      encrypted,
+    };
     if (typeof item.socket_id === 'string') event.socketId = item.socket_id;
     if (typeof item.info === 'string') event.info = item.info.split(',');
     if (userId !== undefined) event.userId = userId;
@@ -375,15 +404,24 @@ function failureError(failure: PusherScriptedFailure, timeoutMs: number): HttpTr
     case 'connection-refused':
       return new HttpTransportError('connection refused (ECONNREFUSED)', 'ECONNREFUSED', false);
     case 'connection-reset':
-      return new HttpTransportError('the connection was closed before a complete answer (ECONNRESET)', 'ECONNRESET', true);
+      return new HttpTransportError(
+        'the connection was closed before a complete answer (ECONNRESET)',
+        'ECONNRESET',
+        true,
+      );
   }
 }
 
 function eventMismatches(event: RecordedPusherEvent, match: PusherEventMatch): string[] {
   const lines: string[] = [];
   const { channel, ...rest } = match;
-  if (channel !== undefined && !event.channels.some((name) => describeMismatch(name, channel, 'channel').length === 0)) {
-    lines.push(`channel: expected ${show(channel)}, got ${show(event.channels.length === 1 ? event.channels[0] : event.channels)}`);
+  if (
+    channel !== undefined &&
+    !event.channels.some((name) => describeMismatch(name, channel, 'channel').length === 0)
+  ) {
+    lines.push(
+      `channel: expected ${show(channel)}, got ${show(event.channels.length === 1 ? event.channels[0] : event.channels)}`,
+    );
   }
   for (const [field, expected] of Object.entries(rest)) {
     if (expected === undefined) continue;
@@ -394,7 +432,9 @@ function eventMismatches(event: RecordedPusherEvent, match: PusherEventMatch): s
 
 function callMismatches(call: RecordedPusherCall, match: PusherCallMatch): string[] {
   return Object.entries(match).flatMap(([field, expected]) =>
-    expected === undefined ? [] : describeMismatch((call as unknown as Record<string, unknown>)[field], expected, field),
+    expected === undefined
+      ? []
+      : describeMismatch((call as unknown as Record<string, unknown>)[field], expected, field),
   );
 }
 

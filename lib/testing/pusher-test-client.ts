@@ -1,6 +1,11 @@
 import { randomInt } from 'node:crypto';
 import type { PresenceData, UserData } from '../core/pusher.types.js';
-import { DEFAULT_CHANNEL_AUTH_PATH, DEFAULT_USER_AUTH_PATH, DEFAULT_WEBHOOK_PATH, PUSHER_MODULE_OPTIONS } from '../pusher.constants.js';
+import {
+  DEFAULT_CHANNEL_AUTH_PATH,
+  DEFAULT_USER_AUTH_PATH,
+  DEFAULT_WEBHOOK_PATH,
+  PUSHER_MODULE_OPTIONS,
+} from '../pusher.constants.js';
 import type { PusherModuleOptions } from '../interfaces/pusher-module-options.interface.js';
 import { PusherService } from '../pusher.service.js';
 import { PusherWebhookDispatcher, type PusherWebhookDispatchResult } from '../webhooks/pusher-webhook.dispatcher.js';
@@ -73,7 +78,8 @@ export class PusherTestClient {
     const server = app.getHttpServer() as { listening?: boolean; address(): { port: number } | string | null };
     if (server.listening !== true) await app.listen(0, '127.0.0.1');
     const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('PusherTestClient: the app does not listen on a TCP port.');
+    if (address === null || typeof address === 'string')
+      throw new Error('PusherTestClient: the app does not listen on a TCP port.');
     return new PusherTestClient(`http://127.0.0.1:${address.port}`, app, {
       webhookPath: options.webhookPath ?? DEFAULT_WEBHOOK_PATH,
       channelAuthPath: options.channelAuthPath ?? DEFAULT_CHANNEL_AUTH_PATH,
@@ -92,12 +98,21 @@ export class PusherTestClient {
   }
 
   /** Signs `events` and POSTs them as Pusher would; resolves with the app's answer, whatever its status. */
-  sendWebhook(events: readonly PusherWebhookEventInput[], options: PusherWebhookSendOptions = {}): Promise<PusherHttpAnswer> {
-    return this.postWebhook(this.signWebhook(events, options.timeMs === undefined ? {} : { timeMs: options.timeMs }), options);
+  sendWebhook(
+    events: readonly PusherWebhookEventInput[],
+    options: PusherWebhookSendOptions = {},
+  ): Promise<PusherHttpAnswer> {
+    return this.postWebhook(
+      this.signWebhook(events, options.timeMs === undefined ? {} : { timeMs: options.timeMs }),
+      options,
+    );
   }
 
   /** POSTs an already signed (perhaps altered, perhaps already sent) webhook. */
-  async postWebhook(webhook: SignedPusherWebhook, options: Omit<PusherWebhookSendOptions, 'timeMs'> = {}): Promise<PusherHttpAnswer> {
+  async postWebhook(
+    webhook: SignedPusherWebhook,
+    options: Omit<PusherWebhookSendOptions, 'timeMs'> = {},
+  ): Promise<PusherHttpAnswer> {
     const headers: Record<string, string> = { ...webhook.headers };
     for (const [name, value] of Object.entries(options.headers ?? {})) {
       if (value === undefined) delete headers[name.toLowerCase() as keyof typeof headers];
@@ -110,7 +125,10 @@ export class PusherTestClient {
    * Sends the webhook and checks the app accepted it (2xx).
    * @throws PusherExpectationError with the status and the app's answer otherwise.
    */
-  async expectWebhookAccepted(events: readonly PusherWebhookEventInput[], options: PusherWebhookSendOptions = {}): Promise<PusherHttpAnswer> {
+  async expectWebhookAccepted(
+    events: readonly PusherWebhookEventInput[],
+    options: PusherWebhookSendOptions = {},
+  ): Promise<PusherHttpAnswer> {
     const answer = await this.sendWebhook(events, options);
     if (answer.status < 200 || answer.status >= 300) {
       throw new PusherExpectationError(
@@ -131,7 +149,9 @@ export class PusherTestClient {
     const answer = await this.postWebhook(webhook, options);
     const status = options.status ?? 401;
     if (answer.status !== status) {
-      throw new PusherExpectationError(`Expected the webhook to be refused with ${status}, the app answered ${answer.status} ${show(answer.body)}.`);
+      throw new PusherExpectationError(
+        `Expected the webhook to be refused with ${status}, the app answered ${answer.status} ${show(answer.body)}.`,
+      );
     }
     return answer;
   }
@@ -141,7 +161,10 @@ export class PusherTestClient {
    * dispatcher: every matching `@OnPusherEvent()` handler runs, no HTTP involved. Rejects with
    * `PusherWebhookDispatchError` when a handler failed.
    */
-  dispatchWebhook(events: readonly PusherWebhookEventInput[], options: { timeMs?: number } = {}): Promise<PusherWebhookDispatchResult> {
+  dispatchWebhook(
+    events: readonly PusherWebhookEventInput[],
+    options: { timeMs?: number } = {},
+  ): Promise<PusherWebhookDispatchResult> {
     const webhook = this.signWebhook(events, options);
     const payload = this.app.get(PusherService, { strict: false }).verifyWebhook({
       key: webhook.headers['x-pusher-key'],
@@ -152,7 +175,10 @@ export class PusherTestClient {
   }
 
   /** POSTs `socket_id` and `channel_name`, form-encoded, to the channel authorization route, as pusher-js does. */
-  async authorizeChannel(channelName: string, options: PusherAuthRequestOptions = {}): Promise<PusherHttpAnswer & { socketId: string }> {
+  async authorizeChannel(
+    channelName: string,
+    options: PusherAuthRequestOptions = {},
+  ): Promise<PusherHttpAnswer & { socketId: string }> {
     const socketId = options.socketId ?? randomSocketId();
     const body = new URLSearchParams({ socket_id: socketId, channel_name: channelName }).toString();
     const answer = await this.post(options.path ?? this.paths.channelAuthPath, formHeaders(options.headers), body);
@@ -172,19 +198,29 @@ export class PusherTestClient {
    * member data for presence channels.
    * @throws PusherExpectationError with the status and the app's answer otherwise.
    */
-  async expectChannelAuthorized(channelName: string, options: PusherAuthRequestOptions = {}): Promise<{ channelData?: PresenceData }> {
+  async expectChannelAuthorized(
+    channelName: string,
+    options: PusherAuthRequestOptions = {},
+  ): Promise<{ channelData?: PresenceData }> {
     const answer = await this.authorizeChannel(channelName, options);
     if (answer.status !== 200) {
-      throw new PusherExpectationError(`Expected ${channelName} to be authorized (200), the app answered ${answer.status} ${show(answer.body)}.`);
+      throw new PusherExpectationError(
+        `Expected ${channelName} to be authorized (200), the app answered ${answer.status} ${show(answer.body)}.`,
+      );
     }
-    return verifyChannelAuthorization(this.options, { socketId: answer.socketId, channelName }, answer.body, { signedIn: options.signedIn });
+    return verifyChannelAuthorization(this.options, { socketId: answer.socketId, channelName }, answer.body, {
+      signedIn: options.signedIn,
+    });
   }
 
   /**
    * Asks for `channelName` and checks the app refused it with `status` (403 by default).
    * @throws PusherExpectationError when it answered otherwise, e.g. signed a subscription it should not have.
    */
-  async expectChannelRefused(channelName: string, options: PusherAuthRequestOptions & { status?: number } = {}): Promise<PusherHttpAnswer> {
+  async expectChannelRefused(
+    channelName: string,
+    options: PusherAuthRequestOptions & { status?: number } = {},
+  ): Promise<PusherHttpAnswer> {
     const answer = await this.authorizeChannel(channelName, options);
     const status = options.status ?? 403;
     if (answer.status !== status) {
@@ -203,7 +239,9 @@ export class PusherTestClient {
   async expectUserAuthenticated(options: PusherAuthRequestOptions = {}): Promise<UserData> {
     const answer = await this.authenticateUser(options);
     if (answer.status !== 200) {
-      throw new PusherExpectationError(`Expected the user to be signed in (200), the app answered ${answer.status} ${show(answer.body)}.`);
+      throw new PusherExpectationError(
+        `Expected the user to be signed in (200), the app answered ${answer.status} ${show(answer.body)}.`,
+      );
     }
     return verifyUserAuthentication(this.options, { socketId: answer.socketId }, answer.body);
   }
@@ -216,7 +254,9 @@ export class PusherTestClient {
     const answer = await this.authenticateUser(options);
     const status = options.status ?? 403;
     if (answer.status !== status) {
-      throw new PusherExpectationError(`Expected the sign-in to be refused with ${status}, the app answered ${answer.status} ${show(answer.body)}.`);
+      throw new PusherExpectationError(
+        `Expected the sign-in to be refused with ${status}, the app answered ${answer.status} ${show(answer.body)}.`,
+      );
     }
     return answer;
   }

@@ -42,7 +42,9 @@ export class PusherTestingModule {
 
 /** The part of `@nestjs/testing`'s `TestingModuleBuilder` the override needs (so the kit does not import it). */
 export interface PusherOverridableBuilder<B> {
-  overrideProvider(token: unknown): { useFactory(options: { factory: (...args: any[]) => unknown; inject?: unknown[] }): B };
+  overrideProvider(token: unknown): {
+    useFactory(options: { factory: (...args: any[]) => unknown; inject?: unknown[] }): B;
+  };
 }
 
 /**
@@ -53,9 +55,13 @@ export interface PusherOverridableBuilder<B> {
  * const recorder = new PusherRecorder();
  * const moduleRef = await overridePusherTransport(Test.createTestingModule({ imports: [AppModule] }), recorder).compile();
  */
-export function overridePusherTransport<B extends PusherOverridableBuilder<B>>(builder: B, recorder: PusherRecorder): B {
+export function overridePusherTransport<B extends PusherOverridableBuilder<B>>(
+  builder: B,
+  recorder: PusherRecorder,
+): B {
   return builder.overrideProvider(PusherService).useFactory({
-    factory: (options: PusherModuleOptions) => new PusherService({ ...options, transport: recorder.configure(options) }),
+    factory: (options: PusherModuleOptions) =>
+      new PusherService({ ...options, transport: recorder.configure(options) }),
     inject: [PUSHER_MODULE_OPTIONS],
   });
 }

@@ -49,13 +49,17 @@ export function signPusherWebhook(
   options: { timeMs?: number } = {},
 ): SignedPusherWebhook {
   const encryption =
-    credentials.encryptionMasterKeyBase64 === undefined ? undefined : new ChannelEncryption(parseMasterKey(credentials.encryptionMasterKeyBase64));
+    credentials.encryptionMasterKeyBase64 === undefined
+      ? undefined
+      : new ChannelEncryption(parseMasterKey(credentials.encryptionMasterKeyBase64));
   const wireEvents = events.map((event) => {
     if (event.name !== 'client_event' || event.data === undefined) return { ...event };
     const data = typeof event.data === 'string' ? event.data : JSON.stringify(event.data);
     if (!isEncryptedChannel(event.channel)) return { ...event, data };
     if (encryption === undefined) {
-      throw new Error(`signPusherWebhook: client_event on ${event.channel} needs encryptionMasterKeyBase64 to encrypt its data.`);
+      throw new Error(
+        `signPusherWebhook: client_event on ${event.channel} needs encryptionMasterKeyBase64 to encrypt its data.`,
+      );
     }
     return { ...event, data: encryption.encrypt(event.channel, data) };
   });

@@ -1,8 +1,4 @@
-import type {
-  PusherWebhookEventName,
-  PusherWebhookEventOf,
-  PusherWebhookPayload,
-} from '../core/pusher.types.js';
+import type { PusherWebhookEventName, PusherWebhookEventOf, PusherWebhookPayload } from '../core/pusher.types.js';
 import { PUSHER_EVENT_HANDLER_METADATA } from '../pusher.constants.js';
 
 /** Options of {@link OnPusherEvent}. */

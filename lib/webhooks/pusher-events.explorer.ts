@@ -59,7 +59,10 @@ export class PusherEventsExplorer implements OnApplicationBootstrap, OnApplicati
     if (typeof method !== 'function') {
       return;
     }
-    const metadata = this.reflector.get<PusherEventHandlerMetadata[] | undefined>(PUSHER_EVENT_HANDLER_METADATA, method);
+    const metadata = this.reflector.get<PusherEventHandlerMetadata[] | undefined>(
+      PUSHER_EVENT_HANDLER_METADATA,
+      method,
+    );
     if (!metadata?.length) {
       return;
     }

@@ -56,7 +56,11 @@ export class PusherWebhookFastifyBody implements OnModuleInit {
 
     instance.addHook('onRequest', (request, _reply, done) => {
       const contentType = request.headers['content-type'];
-      if (typeof contentType === 'string' && isJson(contentType) && request.routeOptions?.config?.[PUSHER_WEBHOOK_ROUTE_METADATA] === true) {
+      if (
+        typeof contentType === 'string' &&
+        isJson(contentType) &&
+        request.routeOptions?.config?.[PUSHER_WEBHOOK_ROUTE_METADATA] === true
+      ) {
         // Selects the parser below for this request only; the parser puts the header back.
         request[ORIGINAL_CONTENT_TYPE] = contentType;
         request.headers['content-type'] = WEBHOOK_MEDIA_TYPE;
@@ -64,22 +68,26 @@ export class PusherWebhookFastifyBody implements OnModuleInit {
       done();
     });
     const { bodyLimit } = instance.initialConfig;
-    instance.addContentTypeParser(WEBHOOK_MEDIA_TYPE, { parseAs: 'buffer', ...(bodyLimit ? { bodyLimit } : {}) }, (request, body, done) => {
-      const original = request[ORIGINAL_CONTENT_TYPE];
-      if (original === undefined) {
-        // A client sent this private media type itself: not a webhook route's JSON, so no body for it.
-        done(new UnsupportedMediaTypeException());
-        return;
-      }
-      request.headers['content-type'] = original;
-      request.rawBody = body;
-      try {
-        done(null, JSON.parse(body.toString('utf8'), withoutPrototypeKeys));
-      } catch {
-        // What Express's body parser answers to a JSON body that does not parse.
-        done(new BadRequestException('Webhook body is not valid JSON'));
-      }
-    });
+    instance.addContentTypeParser(
+      WEBHOOK_MEDIA_TYPE,
+      { parseAs: 'buffer', ...(bodyLimit ? { bodyLimit } : {}) },
+      (request, body, done) => {
+        const original = request[ORIGINAL_CONTENT_TYPE];
+        if (original === undefined) {
+          // A client sent this private media type itself: not a webhook route's JSON, so no body for it.
+          done(new UnsupportedMediaTypeException());
+          return;
+        }
+        request.headers['content-type'] = original;
+        request.rawBody = body;
+        try {
+          done(null, JSON.parse(body.toString('utf8'), withoutPrototypeKeys));
+        } catch {
+          // What Express's body parser answers to a JSON body that does not parse.
+          done(new BadRequestException('Webhook body is not valid JSON'));
+        }
+      },
+    );
   }
 
   /** Whether any controller method carries `@PusherWebhook()`. */

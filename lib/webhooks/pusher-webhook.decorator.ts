@@ -31,7 +31,11 @@ export function PusherWebhook(): ClassDecorator & MethodDecorator {
           markWebhookRoute(own);
         } else {
           // Marking the base class's function would make the base and its other subclasses webhook routes too.
-          Object.defineProperty(prototype, name, { value: markWebhookRoute(ownCopyOf((prototype as Record<string, Function>)[name]!)), writable: true, configurable: true });
+          Object.defineProperty(prototype, name, {
+            value: markWebhookRoute(ownCopyOf((prototype as Record<string, Function>)[name]!)),
+            writable: true,
+            configurable: true,
+          });
         }
       }
       return;
@@ -50,9 +54,14 @@ const FASTIFY_ROUTE_CONFIG_METADATA = '__fastify_route_config__';
 /** Every method name of `prototype` and the prototypes it inherits from (not `Object.prototype`'s), once each. */
 function methodNamesAlongChain(prototype: object): string[] {
   const names = new Set<string>();
-  for (let level: object | null = prototype; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level)) {
+  for (
+    let level: object | null = prototype;
+    level !== null && level !== Object.prototype;
+    level = Object.getPrototypeOf(level)
+  ) {
     for (const name of Object.getOwnPropertyNames(level)) {
-      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(level, name)?.value === 'function') names.add(name);
+      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(level, name)?.value === 'function')
+        names.add(name);
     }
   }
   return [...names];

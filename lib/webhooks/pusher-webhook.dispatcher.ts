@@ -60,7 +60,10 @@ export class PusherWebhookTimeoutError extends Error {
     brandClass(this, 'PusherWebhookTimeoutError');
   }
   override name = 'PusherWebhookTimeoutError';
-  constructor(readonly timeoutMs: number, readonly pendingHandlers: readonly string[]) {
+  constructor(
+    readonly timeoutMs: number,
+    readonly pendingHandlers: readonly string[],
+  ) {
     super(
       `Pusher webhook handlers did not finish within ${timeoutMs} ms (webhooks.handlerTimeoutMs): ` +
         `${pendingHandlers.join(', ') || 'unknown'} still running; the delivery stays claimed until they settle ` +
@@ -76,7 +79,9 @@ export class PusherWebhookInProgressError extends Error {
   }
   override name = 'PusherWebhookInProgressError';
   constructor(readonly deliveryId: string) {
-    super(`Pusher webhook delivery ${deliveryId.slice(0, 16)}… is being handled by another request; answer non-2xx so that it is delivered again later.`);
+    super(
+      `Pusher webhook delivery ${deliveryId.slice(0, 16)}… is being handled by another request; answer non-2xx so that it is delivered again later.`,
+    );
   }
 }
 
@@ -126,7 +131,11 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
       );
     }
     const store = webhooks.deliveryStore;
-    if (store !== undefined && store !== false && (store === null || typeof store !== 'object' || typeof store.claim !== 'function')) {
+    if (
+      store !== undefined &&
+      store !== false &&
+      (store === null || typeof store !== 'object' || typeof store.claim !== 'function')
+    ) {
       throw new PusherConfigurationError(
         'PusherModule option "webhooks.deliveryStore" must be false or a WebhookDeliveryStore ({ claim, complete, release }).',
         'webhooks.deliveryStore',
@@ -163,11 +172,15 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
    * awaits it answers 5xx and Pusher's redelivery runs in full; after a timeout the delivery stays claimed (renewed)
    * until the handlers settle, so that a redelivery meanwhile is "in progress", not a second concurrent run.
    */
-  async dispatch(payload: PusherWebhookPayload, options: PusherWebhookDispatchOptions = {}): Promise<PusherWebhookDispatchResult> {
+  async dispatch(
+    payload: PusherWebhookPayload,
+    options: PusherWebhookDispatchOptions = {},
+  ): Promise<PusherWebhookDispatchResult> {
     const deliveryId = options.deliveryId ?? deliveryIdOf(payload);
     const store = deliveryId === undefined ? undefined : this.deliveryStore;
     const running = new Set<string>();
-    if (store === undefined || deliveryId === undefined) return this.withTimeout(this.runHandlers(payload, running), running);
+    if (store === undefined || deliveryId === undefined)
+      return this.withTimeout(this.runHandlers(payload, running), running);
 
     const owner = randomUUID();
     // The claim outlives the handlers' deadline a little, so that it expires by itself if this process dies; while
@@ -176,7 +189,13 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     const claim = await store.claim(deliveryId, owner, claimTtlMs);
     if (claim === 'done') {
       this.logger.debug?.(`Skipped a Pusher webhook delivered before (${payload.events.length} events)`);
-      return { events: payload.events.length, handlerRuns: 0, failures: [], rejectedEvents: payload.rejectedEvents?.length ?? 0, duplicate: true };
+      return {
+        events: payload.events.length,
+        handlerRuns: 0,
+        failures: [],
+        rejectedEvents: payload.rejectedEvents?.length ?? 0,
+        duplicate: true,
+      };
     }
     if (claim === 'in-progress') throw new PusherWebhookInProgressError(deliveryId);
     const stopRenewing = this.keepClaimAlive(store, deliveryId, owner, claimTtlMs);
@@ -206,13 +225,23 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
   }
 
   /** Renews `owner`'s claim every third of its TTL until the returned function is called. */
-  private keepClaimAlive(store: WebhookDeliveryStore, deliveryId: string, owner: string, claimTtlMs: number): () => void {
+  private keepClaimAlive(
+    store: WebhookDeliveryStore,
+    deliveryId: string,
+    owner: string,
+    claimTtlMs: number,
+  ): () => void {
     if (store.renew === undefined) return () => undefined;
-    const timer = setInterval(() => {
-      store.renew!(deliveryId, owner, claimTtlMs).catch((error: unknown) => {
-        this.logger.error(`Could not renew the claim of a Pusher webhook delivery still being handled: ${String(error)}`);
-      });
-    }, Math.max(1, Math.floor(claimTtlMs / 3)));
+    const timer = setInterval(
+      () => {
+        store.renew!(deliveryId, owner, claimTtlMs).catch((error: unknown) => {
+          this.logger.error(
+            `Could not renew the claim of a Pusher webhook delivery still being handled: ${String(error)}`,
+          );
+        });
+      },
+      Math.max(1, Math.floor(claimTtlMs / 3)),
+    );
     // A hung handler must not keep the process (or app.close()) alive through this timer.
     timer.unref();
     const stop = () => {
@@ -227,7 +256,10 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
    * `work`, or a {@link PusherWebhookTimeoutError} after `handlerTimeoutMs`. The work goes on after a timeout; a later
    * rejection is logged (handler failures once only: `runHandlers` logs them).
    */
-  private withTimeout(work: Promise<PusherWebhookDispatchResult>, running: ReadonlySet<string>): Promise<PusherWebhookDispatchResult> {
+  private withTimeout(
+    work: Promise<PusherWebhookDispatchResult>,
+    running: ReadonlySet<string>,
+  ): Promise<PusherWebhookDispatchResult> {
     return new Promise<PusherWebhookDispatchResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         work.catch((error: unknown) => {
@@ -323,7 +355,11 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function channelMatcher(channel: string | RegExp | undefined): (name: string) => boolean {

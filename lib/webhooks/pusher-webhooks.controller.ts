@@ -19,7 +19,10 @@ import {
 import { VerifiedWebhook } from './verified-webhook.decorator.js';
 
 /** The built-in route's answer: counts only. */
-export type PusherWebhooksResponse = Pick<PusherWebhookDispatchResult, 'events' | 'handlerRuns' | 'rejectedEvents' | 'duplicate'>;
+export type PusherWebhooksResponse = Pick<
+  PusherWebhookDispatchResult,
+  'events' | 'handlerRuns' | 'rejectedEvents' | 'duplicate'
+>;
 
 /**
  * Builds the built-in webhook controller for one `PusherModule` registration: `POST {path}` verifies the webhook

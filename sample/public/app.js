@@ -8,7 +8,9 @@
   var TYPING_EVERY_MS = 2000;
   var TYPING_SHOWN_MS = 3000;
 
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
   var state = { config: null, me: null, pusher: null, room: null, vault: null, lastTypingSent: 0, typing: {} };
 
   function el(tag, className, text) {
@@ -19,7 +21,12 @@
   }
 
   function clock(ms) {
-    return new Date(ms || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+    return new Date(ms || Date.now()).toLocaleTimeString([], {
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false,
+    });
   }
 
   function append(list, item, max) {
@@ -41,7 +48,12 @@
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
     });
-    var data = response.status === 204 ? null : await response.json().catch(function () { return null; });
+    var data =
+      response.status === 204
+        ? null
+        : await response.json().catch(function () {
+            return null;
+          });
     if (!response.ok) {
       var message = data && data.message ? [].concat(data.message).join(' ') : response.statusText;
       throw new Error(message + ' (' + response.status + ')');
@@ -54,7 +66,9 @@
   function showError(text) {
     var box = $('errors');
     // pusher-js retries after a reconnect; the same refusal once is enough.
-    var shown = Array.prototype.some.call(box.children, function (line) { return line.textContent === text; });
+    var shown = Array.prototype.some.call(box.children, function (line) {
+      return line.textContent === text;
+    });
     if (shown) return;
     box.hidden = false;
     append(box, el('p', '', text), 6);
@@ -71,8 +85,13 @@
     if (status === 403) {
       return 'Refused: the app\'s authorizer did not let "' + state.me.name + '" into ' + channelName + ' (403).';
     }
-    return 'Could not subscribe to ' + channelName + ': ' + ((error && error.error) || 'unknown error') +
-      (status ? ' (' + status + ')' : '');
+    return (
+      'Could not subscribe to ' +
+      channelName +
+      ': ' +
+      ((error && error.error) || 'unknown error') +
+      (status ? ' (' + status + ')' : '')
+    );
   }
 
   // --- presence room ------------------------------------------------------------------------------------------
@@ -83,8 +102,12 @@
     var room = state.room;
     if (!room || !room.subscribed) return;
     var members = [];
-    room.members.each(function (member) { members.push(member); });
-    members.sort(function (a, b) { return String(a.info.name).localeCompare(String(b.info.name)); });
+    room.members.each(function (member) {
+      members.push(member);
+    });
+    members.sort(function (a, b) {
+      return String(a.info.name).localeCompare(String(b.info.name));
+    });
     members.forEach(function (member) {
       var item = el('li');
       item.dataset.userId = member.id;
@@ -95,7 +118,9 @@
         nudge.type = 'button';
         nudge.title = 'Send ' + member.info.name + ' a private notification';
         nudge.addEventListener('click', function () {
-          api('POST', '/notify', { to: member.id }).catch(function (error) { showError('Nudge failed: ' + error.message); });
+          api('POST', '/notify', { to: member.id }).catch(function (error) {
+            showError('Nudge failed: ' + error.message);
+          });
         });
         item.appendChild(nudge);
       }
@@ -120,9 +145,11 @@
 
   function renderTyping() {
     var now = Date.now();
-    var names = Object.keys(state.typing).filter(function (name) { return state.typing[name] > now; });
-    $('typing').textContent = names.length === 0 ? '' :
-      names.join(', ') + (names.length === 1 ? ' is typing…' : ' are typing…');
+    var names = Object.keys(state.typing).filter(function (name) {
+      return state.typing[name] > now;
+    });
+    $('typing').textContent =
+      names.length === 0 ? '' : names.join(', ') + (names.length === 1 ? ' is typing…' : ' are typing…');
   }
 
   function subscribeRoom(pusher) {
@@ -139,7 +166,9 @@
       showError(subscriptionError(ROOM, error));
       disableForm('message-form', 'You are not in the room.');
     });
-    room.bind('message', function (message) { addMessage($('messages'), message, false); });
+    room.bind('message', function (message) {
+      addMessage($('messages'), message, false);
+    });
     // Client events go browser to browser through the Pusher server; the app only hears of them as webhooks.
     room.bind('client-typing', function (_data, metadata) {
       var member = metadata && metadata.user_id ? room.members.get(metadata.user_id) : null;
@@ -156,7 +185,9 @@
     }
     var vault = pusher.subscribe(VAULT);
     state.vault = vault;
-    vault.bind('message', function (message) { addMessage($('vault-messages'), message, false); });
+    vault.bind('message', function (message) {
+      addMessage($('vault-messages'), message, false);
+    });
     vault.bind('pusher:subscription_error', function (error) {
       showError(subscriptionError(VAULT, error));
       disableForm('vault-form', 'You are not in this room.');
@@ -182,9 +213,11 @@
     pusher.user.bind('pusher:signin_error', function (error) {
       pill.textContent = 'sign-in refused';
       pill.className = 'pill bad';
-      showError(error && error.status === 403 ?
-        'Refused: the app\'s authorizer would not sign in "' + state.me.name + '" (403), so no notifications.' :
-        'Sign-in failed: ' + ((error && error.error) || 'unknown error'));
+      showError(
+        error && error.status === 403
+          ? 'Refused: the app\'s authorizer would not sign in "' + state.me.name + '" (403), so no notifications.'
+          : 'Sign-in failed: ' + ((error && error.error) || 'unknown error'),
+      );
     });
     pusher.user.bind('notification', addNotification);
     pusher.signin();
@@ -255,7 +288,9 @@
       event.preventDefault();
       api('POST', '/session', { name: $('name').value })
         .then(enter)
-        .catch(function (error) { showError('Could not join: ' + error.message); });
+        .catch(function (error) {
+          showError('Could not join: ' + error.message);
+        });
     });
 
     $('message').addEventListener('input', function () {
@@ -277,12 +312,16 @@
     });
 
     $('notify-me').addEventListener('click', function () {
-      api('POST', '/notify', {}).catch(function (error) { showError('Notify failed: ' + error.message); });
+      api('POST', '/notify', {}).catch(function (error) {
+        showError('Notify failed: ' + error.message);
+      });
     });
 
     $('leave').addEventListener('click', function () {
       if (state.pusher) state.pusher.disconnect();
-      api('DELETE', '/session').finally(function () { window.location.reload(); });
+      api('DELETE', '/session').finally(function () {
+        window.location.reload();
+      });
     });
   }
 
@@ -292,7 +331,9 @@
     input.value = '';
     // The sender's socket id makes the server leave this connection out; the page shows its own copy instead.
     api('POST', path, { text: text, socketId: state.pusher.connection.socket_id })
-      .then(function (message) { addMessage(list, message, true); })
+      .then(function (message) {
+        addMessage(list, message, true);
+      })
       .catch(function (error) {
         input.value = text;
         showError('Not sent: ' + error.message);

@@ -51,7 +51,15 @@ function userOf(request: unknown): string | undefined {
 class TestAuthorizer implements PusherAuthorizer {
   readonly channelRequests: Array<{ socketId: string; channel: string; user: string | undefined }> = [];
 
-  authorizeChannel({ socketId, channel, request }: { socketId: string; channel: string; request: unknown }): PusherChannelAuthorization {
+  authorizeChannel({
+    socketId,
+    channel,
+    request,
+  }: {
+    socketId: string;
+    channel: string;
+    request: unknown;
+  }): PusherChannelAuthorization {
     const user = userOf(request);
     this.channelRequests.push({ socketId, channel, user });
     if (user === undefined || user === REFUSED_USER) return false;
@@ -129,7 +137,9 @@ describe.each(PLATFORMS)('nest-pusher on %s, end to end with soketi and pusher-j
   }
 
   function webhook<T extends RecordedEvent>(description: string, find: () => T | undefined): Promise<T> {
-    return waitFor(find, { description: `${description} (webhooks so far: ${JSON.stringify(recorder.received.map((r) => r.event))})` });
+    return waitFor(find, {
+      description: `${description} (webhooks so far: ${JSON.stringify(recorder.received.map((r) => r.event))})`,
+    });
   }
 
   beforeAll(async () => {
@@ -223,7 +233,10 @@ describe.each(PLATFORMS)('nest-pusher on %s, end to end with soketi and pusher-j
     expect(occupied.timeMs).toEqual(expect.any(Number));
     for (const user of ['alice', 'bob']) {
       const added = await webhook(`member_added ${user}`, () =>
-        recorder.find('membership', (event) => event.name === 'member_added' && event.channel === name && event.user_id === user),
+        recorder.find(
+          'membership',
+          (event) => event.name === 'member_added' && event.channel === name && event.user_id === user,
+        ),
       );
       expect(added.event).toEqual({ name: 'member_added', channel: name, user_id: user });
     }
@@ -232,23 +245,34 @@ describe.each(PLATFORMS)('nest-pusher on %s, end to end with soketi and pusher-j
     await bob.disconnect();
     expect(await leftRoom.next()).toMatchObject({ id: 'bob' });
     await webhook('member_removed bob', () =>
-      recorder.find('membership', (event) => event.name === 'member_removed' && event.channel === name && event.user_id === 'bob'),
+      recorder.find(
+        'membership',
+        (event) => event.name === 'member_removed' && event.channel === name && event.user_id === 'bob',
+      ),
     );
-    expect(recorder.find('lifecycle', (event) => event.name === 'channel_vacated' && event.channel === name)).toBeUndefined();
+    expect(
+      recorder.find('lifecycle', (event) => event.name === 'channel_vacated' && event.channel === name),
+    ).toBeUndefined();
 
     await alice.disconnect();
     await webhook('member_removed alice', () =>
-      recorder.find('membership', (event) => event.name === 'member_removed' && event.channel === name && event.user_id === 'alice'),
+      recorder.find(
+        'membership',
+        (event) => event.name === 'member_removed' && event.channel === name && event.user_id === 'alice',
+      ),
     );
     const vacated = await webhook('channel_vacated', () =>
       recorder.find('lifecycle', (event) => event.name === 'channel_vacated' && event.channel === name),
     );
     expect(vacated.event).toEqual({ name: 'channel_vacated', channel: name });
     // The membership handler's channel filter (/^presence-/) kept it to presence channels; lifecycle got no member events.
-    expect(recorder.onChannel(name).filter((entry) => entry.handler === 'lifecycle').map((entry) => entry.event.name).sort()).toEqual([
-      'channel_occupied',
-      'channel_vacated',
-    ]);
+    expect(
+      recorder
+        .onChannel(name)
+        .filter((entry) => entry.handler === 'lifecycle')
+        .map((entry) => entry.event.name)
+        .sort(),
+    ).toEqual(['channel_occupied', 'channel_vacated']);
   });
 
   it('authorizes a private-encrypted channel (shared_secret from the auth route); pusher-js decrypts what PusherService sends', async () => {
@@ -322,10 +346,18 @@ describe.each(PLATFORMS)('nest-pusher on %s, end to end with soketi and pusher-j
 
   it('answers 401 to forged webhooks on the built-in route, and none reaches a handler', async () => {
     const forgedChannel = channel('forged-');
-    const body = JSON.stringify({ time_ms: Date.now(), events: [{ name: 'channel_occupied', channel: forgedChannel }] });
-    const sign = (secret: string, payload: string): string => createHmac('sha256', secret).update(payload).digest('hex');
+    const body = JSON.stringify({
+      time_ms: Date.now(),
+      events: [{ name: 'channel_occupied', channel: forgedChannel }],
+    });
+    const sign = (secret: string, payload: string): string =>
+      createHmac('sha256', secret).update(payload).digest('hex');
     const post = (headers: Record<string, string>, payload = body): Promise<Response> =>
-      fetch(`${appUrl}/pusher/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
+      fetch(`${appUrl}/pusher/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: payload,
+      });
 
     const forgeries: Array<[string, Record<string, string>, string?]> = [
       ['wrong secret', { 'x-pusher-key': credentials.key, 'x-pusher-signature': sign('not-the-secret', body) }],
@@ -333,7 +365,10 @@ describe.each(PLATFORMS)('nest-pusher on %s, end to end with soketi and pusher-j
       ['another key', { 'x-pusher-key': 'someone-else', 'x-pusher-signature': sign(credentials.secret, body) }],
       [
         'signature of another body',
-        { 'x-pusher-key': credentials.key, 'x-pusher-signature': sign(credentials.secret, body.replace('forged-', 'other-')) },
+        {
+          'x-pusher-key': credentials.key,
+          'x-pusher-signature': sign(credentials.secret, body.replace('forged-', 'other-')),
+        },
       ],
     ];
     for (const [what, headers, payload] of forgeries) {
@@ -342,7 +377,10 @@ describe.each(PLATFORMS)('nest-pusher on %s, end to end with soketi and pusher-j
     }
 
     // The positive control: the same body, signed with the app's secret, is accepted and handled.
-    const genuine = await post({ 'x-pusher-key': credentials.key, 'x-pusher-signature': sign(credentials.secret, body) });
+    const genuine = await post({
+      'x-pusher-key': credentials.key,
+      'x-pusher-signature': sign(credentials.secret, body),
+    });
     expect(genuine.status).toBeGreaterThanOrEqual(200);
     expect(genuine.status).toBeLessThan(300);
     const handled = recorder.onChannel(forgedChannel);

@@ -23,7 +23,12 @@ import {
   type WebhookDeliveryStore,
 } from 'nest-pusher';
 import { MemoryWebhookDeliveryStore, RedisWebhookDeliveryStore } from 'nest-pusher/core';
-import { connectClient, disconnectAllClients, type PresenceChannel, type TestClient } from '../support/pusher-client.js';
+import {
+  connectClient,
+  disconnectAllClients,
+  type PresenceChannel,
+  type TestClient,
+} from '../support/pusher-client.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../support/round-robin-proxy.js';
 import { freeTcpPort, randomApp, startTestSoketi, type TestSoketi } from '../support/soketi.js';
@@ -105,7 +110,9 @@ class TrafficController {
   }
 
   @Post('fan-out')
-  async fanOut(@Body() body: { channels: string[]; event: string; data: unknown }): Promise<{ replica: string; chunks: number }> {
+  async fanOut(
+    @Body() body: { channels: string[]; event: string; data: unknown },
+  ): Promise<{ replica: string; chunks: number }> {
     const chunks = await this.pusher.triggerInChunks(body.channels, body.event, body.data);
     return { replica: this.replica, chunks: chunks.length };
   }
@@ -144,7 +151,8 @@ interface Replica {
  * webhook deliveries are remembered in Redis (shared by every replica); without, in this replica's memory.
  */
 async function startReplica(name: string, soketiPort: number, redisPort?: number): Promise<Replica> {
-  const redis = redisPort === undefined ? undefined : new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
+  const redis =
+    redisPort === undefined ? undefined : new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
   await redis?.connect();
   const deliveryStore: WebhookDeliveryStore =
     redis === undefined
@@ -193,9 +201,16 @@ async function closeReplica(replica: Replica): Promise<void> {
 }
 
 async function postJson<T>(url: string, body: unknown = {}): Promise<{ status: number; body: T }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
-  return { status: response.status, body: (response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T };
+  return {
+    status: response.status,
+    body: (response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T,
+  };
 }
 
 describe('several replicas on a clustered soketi (Redis adapter), end to end', () => {
@@ -233,11 +248,25 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
       { name: replica1.name, port: replica1.port },
       { name: replica2.name, port: replica2.port },
     ]);
-    const cluster = { host: redis.host, port: redis.port, prefix: `nest-pusher-test-${randomBytes(3).toString('hex')}` };
+    const cluster = {
+      host: redis.host,
+      port: redis.port,
+      prefix: `nest-pusher-test-${randomBytes(3).toString('hex')}`,
+    };
     // The query string tells which node sent a webhook (the route ignores it).
     [nodeA, nodeB] = await Promise.all([
-      startTestSoketi({ ...credentials, port: portA, redis: cluster, webhookUrl: `${proxy.url}/pusher/webhooks?node=A` }),
-      startTestSoketi({ ...credentials, port: portB, redis: cluster, webhookUrl: `${proxy.url}/pusher/webhooks?node=B` }),
+      startTestSoketi({
+        ...credentials,
+        port: portA,
+        redis: cluster,
+        webhookUrl: `${proxy.url}/pusher/webhooks?node=A`,
+      }),
+      startTestSoketi({
+        ...credentials,
+        port: portB,
+        redis: cluster,
+        webhookUrl: `${proxy.url}/pusher/webhooks?node=B`,
+      }),
     ]);
   });
 
@@ -256,8 +285,16 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     const headlinesA = onA.record(await onA.subscribe(name), 'headline');
     const headlinesB = onB.record(await onB.subscribe(name), 'headline');
 
-    const first = await postJson<{ replica: string }>(`${proxy.url}/traffic/events`, { channel: name, event: 'headline', data: { n: 1 } });
-    const second = await postJson<{ replica: string }>(`${proxy.url}/traffic/events`, { channel: name, event: 'headline', data: { n: 2 } });
+    const first = await postJson<{ replica: string }>(`${proxy.url}/traffic/events`, {
+      channel: name,
+      event: 'headline',
+      data: { n: 1 },
+    });
+    const second = await postJson<{ replica: string }>(`${proxy.url}/traffic/events`, {
+      channel: name,
+      event: 'headline',
+      data: { n: 2 },
+    });
 
     expect([first.status, second.status]).toEqual([201, 201]);
     expect([first.body.replica, second.body.replica].sort()).toEqual(['replica-1', 'replica-2']);
@@ -269,7 +306,11 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     const channels = Array.from({ length: 150 }, (_, index) => `${name}-${index}`);
     const alertsA = onA.record(await onA.subscribe(channels[5]!), 'alert');
     const alertsB = onB.record(await onB.subscribe(channels[140]!), 'alert');
-    const fanOut = await postJson<{ chunks: number }>(`${proxy.url}/traffic/fan-out`, { channels, event: 'alert', data: { level: 3 } });
+    const fanOut = await postJson<{ chunks: number }>(`${proxy.url}/traffic/fan-out`, {
+      channels,
+      event: 'alert',
+      data: { level: 3 },
+    });
     expect(fanOut.body.chunks).toBe(2);
     expect(await alertsA.next()).toEqual({ level: 3 });
     expect(await alertsB.next()).toEqual({ level: 3 });
@@ -289,8 +330,12 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     expect(aliceRoom.members.get('bob')).toEqual({ id: 'bob', info: { name: 'BOB' } });
 
     const answers = [
-      await fetch(`${proxy.url}/traffic/members/${name}`).then((response) => response.json() as Promise<{ replica: string; users: string[] }>),
-      await fetch(`${proxy.url}/traffic/members/${name}`).then((response) => response.json() as Promise<{ replica: string; users: string[] }>),
+      await fetch(`${proxy.url}/traffic/members/${name}`).then(
+        (response) => response.json() as Promise<{ replica: string; users: string[] }>,
+      ),
+      await fetch(`${proxy.url}/traffic/members/${name}`).then(
+        (response) => response.json() as Promise<{ replica: string; users: string[] }>,
+      ),
     ];
     expect(answers.map((answer) => answer.replica).sort()).toEqual(['replica-1', 'replica-2']);
     for (const answer of answers) expect(answer.users).toEqual(['alice', 'bob']);
@@ -298,15 +343,24 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
 
   it('accepts private, presence and user-auth answers from either replica on either node', async () => {
     const seen = new Set<string>();
-    for (const [nodeName, node] of [['A', nodeA], ['B', nodeB]] as const) {
+    for (const [nodeName, node] of [
+      ['A', nodeA],
+      ['B', nodeB],
+    ] as const) {
       for (const kind of ['private', 'presence', 'user'] as const) {
         // Round robin alternates replicas per route; keep going (bounded) until both answered this kind for this node.
-        for (let attempt = 0; attempt < 4 && !(seen.has(`${nodeName}/${kind}/replica-1`) && seen.has(`${nodeName}/${kind}/replica-2`)); attempt++) {
+        for (
+          let attempt = 0;
+          attempt < 4 && !(seen.has(`${nodeName}/${kind}/replica-1`) && seen.has(`${nodeName}/${kind}/replica-2`));
+          attempt++
+        ) {
           if (kind === 'user') {
             const user = `user-${nodeName}-${randomBytes(3).toString('hex')}`;
             const signedIn = await client(node, user);
             expect(await signedIn.signin()).toEqual({ id: user });
-            seen.add(`${nodeName}/${kind}/${authorizations.find((entry) => entry.kind === 'user' && entry.subject === user)!.replica}`);
+            seen.add(
+              `${nodeName}/${kind}/${authorizations.find((entry) => entry.kind === 'user' && entry.subject === user)!.replica}`,
+            );
           } else {
             const subscriber = await client(node, 'carol');
             const name = channel(`${kind}-matrix-`);
@@ -317,7 +371,9 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
       }
     }
     expect([...seen].sort()).toEqual(
-      ['A', 'B'].flatMap((node) => ['presence', 'private', 'user'].flatMap((kind) => [`${node}/${kind}/replica-1`, `${node}/${kind}/replica-2`])),
+      ['A', 'B'].flatMap((node) =>
+        ['presence', 'private', 'user'].flatMap((kind) => [`${node}/${kind}/replica-1`, `${node}/${kind}/replica-2`]),
+      ),
     );
   });
 
@@ -335,8 +391,12 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     carol.pusher.user.bind('notice', (data: unknown) => notices.carol.push(data));
     dave.pusher.user.bind('notice', (data: unknown) => notices.dave.push(data));
 
-    expect((await postJson(`${replica1.url}/traffic/users/${carolId}/notice`, { text: 'from replica 1' })).status).toBe(201);
-    expect((await postJson(`${replica2.url}/traffic/users/${daveId}/notice`, { text: 'from replica 2' })).status).toBe(201);
+    expect((await postJson(`${replica1.url}/traffic/users/${carolId}/notice`, { text: 'from replica 1' })).status).toBe(
+      201,
+    );
+    expect((await postJson(`${replica2.url}/traffic/users/${daveId}/notice`, { text: 'from replica 2' })).status).toBe(
+      201,
+    );
     await waitFor(() => notices.carol.length > 0 && notices.dave.length > 0, { description: 'both sendToUser events' });
     expect(notices).toEqual({ carol: [{ text: 'from replica 1' }], dave: [{ text: 'from replica 2' }] });
 
@@ -352,7 +412,10 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     const name = channel('presence-hooks-');
     const webhooksFor = (eventName: string, user?: string) =>
       handledWebhooks.filter(
-        ({ event }) => event.channel === name && event.name === eventName && (user === undefined || ('user_id' in event && event.user_id === user)),
+        ({ event }) =>
+          event.channel === name &&
+          event.name === eventName &&
+          (user === undefined || ('user_id' in event && event.user_id === user)),
       );
     /** Webhook deliveries about this channel: the node that sent each (from the URL) and its events. */
     const deliveries = () =>
@@ -380,17 +443,21 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     await arrived('member_removed', 'alice');
     await arrived('channel_vacated');
     // The proxy logs a delivery when the replica's answer has passed back through it, which can be after the handler ran.
-    await waitFor(() => deliveries().length >= 6, { description: `six webhook deliveries about ${name} in the proxy log` });
+    await waitFor(() => deliveries().length >= 6, {
+      description: `six webhook deliveries about ${name} in the proxy log`,
+    });
 
     // One delivery each, and from the node whose client caused it.
-    expect(deliveries()).toEqual(expect.arrayContaining([
-      { node: 'A', events: ['channel_occupied'] },
-      { node: 'A', events: ['member_added alice'] },
-      { node: 'B', events: ['member_added bob'] },
-      { node: 'B', events: ['member_removed bob'] },
-      { node: 'A', events: ['member_removed alice'] },
-      { node: 'A', events: ['channel_vacated'] },
-    ]));
+    expect(deliveries()).toEqual(
+      expect.arrayContaining([
+        { node: 'A', events: ['channel_occupied'] },
+        { node: 'A', events: ['member_added alice'] },
+        { node: 'B', events: ['member_added bob'] },
+        { node: 'B', events: ['member_removed bob'] },
+        { node: 'A', events: ['member_removed alice'] },
+        { node: 'A', events: ['channel_vacated'] },
+      ]),
+    );
     expect(deliveries()).toHaveLength(6);
     for (const [eventName, user] of [
       ['channel_occupied'],
@@ -400,12 +467,20 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
       ['member_removed', 'alice'],
       ['channel_vacated'],
     ] as const) {
-      expect({ eventName, user, handled: webhooksFor(eventName, user).length }).toEqual({ eventName, user, handled: 1 });
+      expect({ eventName, user, handled: webhooksFor(eventName, user).length }).toEqual({
+        eventName,
+        user,
+        handled: 1,
+      });
     }
   });
 
   /** A webhook as Pusher sends it (signed with the app secret); the same bytes each time it is (re)delivered. */
-  function signedWebhook(events: PusherWebhookEvent[]): { body: string; headers: Record<string, string>; events: PusherWebhookEvent[] } {
+  function signedWebhook(events: PusherWebhookEvent[]): {
+    body: string;
+    headers: Record<string, string>;
+    events: PusherWebhookEvent[];
+  } {
     const body = JSON.stringify({ time_ms: Date.now(), events });
     return {
       body,
@@ -419,7 +494,11 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
   }
 
   async function deliver(baseUrl: string, webhook: { body: string; headers: Record<string, string> }): Promise<number> {
-    const response = await fetch(`${baseUrl}/pusher/webhooks`, { method: 'POST', headers: webhook.headers, body: webhook.body });
+    const response = await fetch(`${baseUrl}/pusher/webhooks`, {
+      method: 'POST',
+      headers: webhook.headers,
+      body: webhook.body,
+    });
     await response.arrayBuffer();
     return response.status;
   }
@@ -429,10 +508,16 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     const webhook = signedWebhook([{ name: 'channel_occupied', channel: name }]);
 
     // As a load balancer may place them: the delivery and two redeliveries, each on the other replica.
-    const statuses = [await deliver(replica1.url, webhook), await deliver(replica2.url, webhook), await deliver(replica1.url, webhook)];
+    const statuses = [
+      await deliver(replica1.url, webhook),
+      await deliver(replica2.url, webhook),
+      await deliver(replica1.url, webhook),
+    ];
 
     expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
-    expect(handledWebhooks.filter((entry) => entry.event.channel === name)).toEqual([{ replica: 'replica-1', event: webhook.events[0] }]);
+    expect(handledWebhooks.filter((entry) => entry.event.channel === name)).toEqual([
+      { replica: 'replica-1', event: webhook.events[0] },
+    ]);
   });
 
   it('handles a webhook whose handler failed again, in full, on the other replica, and then never again', async () => {
@@ -446,7 +531,9 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     const retried = await deliver(replica2.url, webhook);
     const replayed = await deliver(replica1.url, webhook);
     expect([retried, replayed].every((status) => status >= 200 && status < 300)).toBe(true);
-    expect(handledWebhooks.filter((entry) => entry.event.channel === name)).toEqual([{ replica: 'replica-2', event: webhook.events[0] }]);
+    expect(handledWebhooks.filter((entry) => entry.event.channel === name)).toEqual([
+      { replica: 'replica-2', event: webhook.events[0] },
+    ]);
   });
 
   it('control: with a store per replica (each in its own memory), the same redelivery is handled twice', async () => {
@@ -455,10 +542,17 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     try {
       const name = channel('per-replica-');
       const webhook = signedWebhook([{ name: 'channel_occupied', channel: name }]);
-      const statuses = [await deliver(solo[0]!.url, webhook), await deliver(solo[1]!.url, webhook), await deliver(solo[0]!.url, webhook)];
+      const statuses = [
+        await deliver(solo[0]!.url, webhook),
+        await deliver(solo[1]!.url, webhook),
+        await deliver(solo[0]!.url, webhook),
+      ];
       expect(statuses.every((status) => status >= 200 && status < 300)).toBe(true);
       // Each replica suppressed only what it had seen itself: handled once per replica.
-      expect(handledWebhooks.filter((entry) => entry.event.channel === name).map((entry) => entry.replica)).toEqual(['memory-1', 'memory-2']);
+      expect(handledWebhooks.filter((entry) => entry.event.channel === name).map((entry) => entry.replica)).toEqual([
+        'memory-1',
+        'memory-2',
+      ]);
     } finally {
       await Promise.all(solo.map(closeReplica));
     }
@@ -481,7 +575,11 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
         const n = next++;
         if (n === total / 3) shutdown = closeReplica(replica1);
         const afterShutdownBegan = shutdown !== undefined;
-        const answer = await postJson<{ replica: string }>(`${proxy.url}/traffic/events`, { channel: name, event: 'order', data: { n } });
+        const answer = await postJson<{ replica: string }>(`${proxy.url}/traffic/events`, {
+          channel: name,
+          event: 'order',
+          data: { n },
+        });
         if (answer.status === 201) acknowledged.push({ n, replica: answer.body.replica, afterShutdownBegan });
         else refused.push(answer.status);
       }
@@ -495,7 +593,10 @@ describe('several replicas on a clustered soketi (Redis adapter), end to end', (
     // A request the proxy could not place is answered 502, never acknowledged; there should be none or very few.
     expect(refused.every((status) => status === 502)).toBe(true);
     const expected = acknowledged.map((entry) => entry.n).sort((a, b) => a - b);
-    for (const [node, orders] of [['A', ordersA], ['B', ordersB]] as const) {
+    for (const [node, orders] of [
+      ['A', ordersA],
+      ['B', ordersB],
+    ] as const) {
       await waitFor(() => expected.every((n) => orders.received.some((data) => (data as { n: number }).n === n)), {
         description: `every acknowledged order on node ${node} (${expected.length} acknowledged)`,
       });

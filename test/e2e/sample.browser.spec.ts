@@ -87,9 +87,12 @@ describe('sample app in a browser', () => {
     } catch (error) {
       // Say what the page did show, which is what one needs to know when this fails.
       const seen = await page.locator(selector).allTextContents();
-      throw new Error(`${selector} never showed ${String(text)} within ${WAIT_MS} ms; it showed ${JSON.stringify(seen)}`, {
-        cause: error,
-      });
+      throw new Error(
+        `${selector} never showed ${String(text)} within ${WAIT_MS} ms; it showed ${JSON.stringify(seen)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return locator;
   }

@@ -15,7 +15,12 @@ import { CHANNELS, type SampleConfig } from '../../sample/sample.config.js';
 import { SESSION_COOKIE } from '../../sample/session.js';
 
 const config: SampleConfig = {
-  pusher: { appId: 'sample', key: 'sample-key', secret: randomBytes(16).toString('hex'), encryptionMasterKeyBase64: randomBytes(32).toString('base64') },
+  pusher: {
+    appId: 'sample',
+    key: 'sample-key',
+    secret: randomBytes(16).toString('hex'),
+    encryptionMasterKeyBase64: randomBytes(32).toString('base64'),
+  },
   client: { key: 'sample-key', cluster: 'mt1', forceTLS: false, encryptedRoom: true },
 };
 
@@ -30,8 +35,14 @@ describe.each(['express', 'fastify'] as const)('the sample app, tested with nest
   beforeEach(async () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     recorder = new PusherRecorder();
-    const moduleRef = await overridePusherTransport(Test.createTestingModule({ imports: [AppModule.forRoot(config)] }), recorder).compile();
-    app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { rawBody: true }) : moduleRef.createNestApplication({ rawBody: true });
+    const moduleRef = await overridePusherTransport(
+      Test.createTestingModule({ imports: [AppModule.forRoot(config)] }),
+      recorder,
+    ).compile();
+    app =
+      platform === 'fastify'
+        ? moduleRef.createNestApplication(new FastifyAdapter(), { rawBody: true })
+        : moduleRef.createNestApplication({ rawBody: true });
     pusher = await PusherTestClient.create(app);
   });
 
@@ -41,12 +52,21 @@ describe.each(['express', 'fastify'] as const)('the sample app, tested with nest
   });
 
   const post = (path: string, body: unknown, headers: Record<string, string>): Promise<Response> =>
-    fetch(pusher.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(pusher.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   it("a chat message goes to the room, but not back to the sender's own connection", async () => {
     const response = await post('/chat/messages', { text: '  hello  ', socketId: '11.22' }, as('Ann'));
     expect(response.status).toBe(201);
-    recorder.expectEvent({ channel: CHANNELS.room, event: 'message', socketId: '11.22', data: { from: { id: 'ann', name: 'Ann' }, text: 'hello' } });
+    recorder.expectEvent({
+      channel: CHANNELS.room,
+      event: 'message',
+      socketId: '11.22',
+      data: { from: { id: 'ann', name: 'Ann' }, text: 'hello' },
+    });
   });
 
   it('a vault message is end-to-end encrypted: only ciphertext leaves the app', async () => {
@@ -57,7 +77,12 @@ describe.each(['express', 'fastify'] as const)('the sample app, tested with nest
 
   it('a nudge reaches the one user it names', async () => {
     expect((await post('/notify', { to: 'bob' }, as('Ann'))).status).toBe(202);
-    recorder.expectEvent({ via: 'sendToUser', userId: 'bob', event: 'notification', data: { text: 'Ann nudged you.' } });
+    recorder.expectEvent({
+      via: 'sendToUser',
+      userId: 'bob',
+      event: 'notification',
+      data: { text: 'Ann nudged you.' },
+    });
     expect((await post('/notify', { to: 'not a user id' }, as('Ann'))).status).toBe(400);
     expect(recorder.events).toHaveLength(1);
   });
@@ -65,7 +90,11 @@ describe.each(['express', 'fastify'] as const)('the sample app, tested with nest
   it('a new room member is reported on the activity feed and welcomed with the head count', async () => {
     recorder.answerAlways({ status: 200, body: { users: [{ id: 'ann' }, { id: 'bob' }] } }, 'usersInfo');
     await pusher.expectWebhookAccepted([{ name: 'member_added', channel: CHANNELS.room, user_id: 'bob' }]);
-    recorder.expectEvent({ channel: CHANNELS.activity, event: 'webhook', data: { kind: 'member_added', text: 'bob joined' } });
+    recorder.expectEvent({
+      channel: CHANNELS.activity,
+      event: 'webhook',
+      data: { kind: 'member_added', text: 'bob joined' },
+    });
     recorder.expectCall({ kind: 'usersInfo', channel: CHANNELS.room });
     recorder.expectEvent({ via: 'sendToUser', userId: 'bob', data: { text: 'Welcome! 2 people are in the room.' } });
   });
@@ -73,24 +102,44 @@ describe.each(['express', 'fastify'] as const)('the sample app, tested with nest
   it("the activity channel's own occupancy is not reported; client events in the room are", async () => {
     await pusher.expectWebhookAccepted([{ name: 'channel_occupied', channel: CHANNELS.activity }]);
     recorder.expectNoEvent();
-    await pusher.expectWebhookAccepted([{ name: 'client_event', channel: CHANNELS.room, event: 'client-typing', data: {}, socket_id: '1.2', user_id: 'ann' }]);
-    recorder.expectEvent({ channel: CHANNELS.activity, data: { kind: 'client_event', text: 'client-typing from ann' } });
+    await pusher.expectWebhookAccepted([
+      {
+        name: 'client_event',
+        channel: CHANNELS.room,
+        event: 'client-typing',
+        data: {},
+        socket_id: '1.2',
+        user_id: 'ann',
+      },
+    ]);
+    recorder.expectEvent({
+      channel: CHANNELS.activity,
+      data: { kind: 'client_event', text: 'client-typing from ann' },
+    });
   });
 
   it('refuses webhooks that are not signed with the app secret', async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const forged = pusher.signWebhook([{ name: 'member_added', channel: CHANNELS.room, user_id: 'eve' }]);
-    await pusher.expectWebhookRefused({ ...forged, headers: { ...forged.headers, 'x-pusher-signature': '0'.repeat(64) } });
+    await pusher.expectWebhookRefused({
+      ...forged,
+      headers: { ...forged.headers, 'x-pusher-signature': '0'.repeat(64) },
+    });
     recorder.expectNoEvent();
   });
 
   it('the authorizer: room members get their presence data, refused names and strangers get nothing', async () => {
-    expect(await pusher.expectChannelAuthorized(CHANNELS.room, { headers: as('Ann') })).toEqual({ channelData: { user_id: 'ann', user_info: { name: 'Ann' } } });
+    expect(await pusher.expectChannelAuthorized(CHANNELS.room, { headers: as('Ann') })).toEqual({
+      channelData: { user_id: 'ann', user_info: { name: 'Ann' } },
+    });
     await pusher.expectChannelAuthorized(CHANNELS.vault, { headers: as('Ann') });
     await pusher.expectChannelRefused(CHANNELS.room, { headers: as('Mallory') });
     await pusher.expectChannelRefused(CHANNELS.room);
     await pusher.expectChannelRefused('private-somebody-else', { headers: as('Ann') });
-    expect(await pusher.expectUserAuthenticated({ headers: as('Ann') })).toEqual({ id: 'ann', user_info: { name: 'Ann' } });
+    expect(await pusher.expectUserAuthenticated({ headers: as('Ann') })).toEqual({
+      id: 'ann',
+      user_info: { name: 'Ann' },
+    });
     await pusher.expectUserRefused({ headers: as('banned bob') });
   });
 });

@@ -11,7 +11,14 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { OnPusherEvent, type PusherAuthorizer, type PusherEventContext, PusherModule, type PusherWebhookEvent, type PusherWebhookPayload } from 'nest-pusher';
+import {
+  OnPusherEvent,
+  type PusherAuthorizer,
+  type PusherEventContext,
+  PusherModule,
+  type PusherWebhookEvent,
+  type PusherWebhookPayload,
+} from 'nest-pusher';
 import { connectClient, disconnectAllClients } from '../support/pusher-client.js';
 import { freeTcpPort, randomApp, startTestSoketi, type TestSoketi } from '../support/soketi.js';
 import { waitFor } from '../support/wait.js';
@@ -49,7 +56,9 @@ describe.each(['express', 'fastify'] as const)('soketi batched webhooks with a p
   let warnSpy: ReturnType<typeof jest.spyOn>;
 
   beforeAll(async () => {
-    warnSpy = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    warnSpy = jest
+      .spyOn(Logger.prototype, 'warn')
+      .mockImplementation((message: unknown) => void warnings.push(String(message)));
     const soketiPort = await freeTcpPort();
     @Module({
       imports: [
@@ -101,15 +110,22 @@ describe.each(['express', 'fastify'] as const)('soketi batched webhooks with a p
     // pusher-js will not trigger client events on encrypted channels itself; send the raw protocol message.
     client.pusher.send_event('client-poison', { nonce: 'AAAA', ciphertext: 'AAAA' }, vault);
 
-    await waitFor(() => recorder.events.length >= PUBLIC_CHANNELS + 1 && warnings.some((line) => line.includes('could not be decrypted')), {
-      timeoutMs: 20_000,
-      description: '99 handled events and one logged rejection',
-    });
+    await waitFor(
+      () =>
+        recorder.events.length >= PUBLIC_CHANNELS + 1 &&
+        warnings.some((line) => line.includes('could not be decrypted')),
+      {
+        timeoutMs: 20_000,
+        description: '99 handled events and one logged rejection',
+      },
+    );
     const channels = recorder.events.map((event) => event.channel).sort();
     expect(channels).toEqual([...publicChannels, vault].sort());
     expect(recorder.events.every((event) => event.name === 'channel_occupied')).toBe(true);
     // soketi batched them: fewer webhooks than events.
-    const sizes = [...recorder.payloads].map((payload) => payload.events.length + (payload.rejectedEvents?.length ?? 0));
+    const sizes = [...recorder.payloads].map(
+      (payload) => payload.events.length + (payload.rejectedEvents?.length ?? 0),
+    );
     expect(sizes.length).toBeLessThan(PUBLIC_CHANNELS + 1);
     expect(warnings.filter((line) => line.includes('could not be decrypted'))).toHaveLength(1);
   });

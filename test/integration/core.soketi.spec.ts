@@ -30,7 +30,10 @@ function coreAuthorizer(member?: PresenceData): Pick<TestClientOptions, 'channel
   return {
     channelAuthorizer: ({ socketId, channelName }, callback) => {
       try {
-        callback(null, pusher.authorizeChannel(socketId, channelName, channelName.startsWith('presence-') ? member : undefined));
+        callback(
+          null,
+          pusher.authorizeChannel(socketId, channelName, channelName.startsWith('presence-') ? member : undefined),
+        );
       } catch (error) {
         callback(error as Error, null);
       }
@@ -96,7 +99,10 @@ describe('core client against soketi: HTTP API', () => {
   it('triggers on several channels at once', async () => {
     const [first, second] = [uniqueChannel('multi-a-'), uniqueChannel('multi-b-')];
     const alice = await client();
-    const events = [alice.record(await alice.subscribe(first), 'news'), alice.record(await alice.subscribe(second), 'news')];
+    const events = [
+      alice.record(await alice.subscribe(first), 'news'),
+      alice.record(await alice.subscribe(second), 'news'),
+    ];
 
     await pusher.trigger([first, second], 'news', 'plain string data');
 
@@ -127,7 +133,9 @@ describe('core client against soketi: HTTP API', () => {
     const events = alice.record(await alice.subscribe(channelName), 'counted');
 
     const single = await pusher.trigger(channelName, 'counted', { n: 1 }, { info: ['user_count'] });
-    const batch = await pusher.triggerBatch([{ channel: channelName, name: 'counted', data: { n: 2 }, info: ['user_count'] }]);
+    const batch = await pusher.triggerBatch([
+      { channel: channelName, name: 'counted', data: { n: 2 }, info: ['user_count'] },
+    ]);
 
     expect(single).not.toHaveProperty('error');
     expect(batch).not.toHaveProperty('error');
@@ -214,7 +222,9 @@ describe('core client against soketi: HTTP API', () => {
     await pusher.post('/events', { name: 'raw', data: JSON.stringify({ via: 'post' }), channels: [channelName] });
     expect(await events.next()).toEqual({ via: 'post' });
 
-    const listed = await pusher.get<{ channels: Record<string, unknown> }>('/channels', { filter_by_prefix: channelName });
+    const listed = await pusher.get<{ channels: Record<string, unknown> }>('/channels', {
+      filter_by_prefix: channelName,
+    });
     expect(Object.keys(listed.channels)).toEqual([channelName]);
 
     const one = await pusher.get<{ occupied: boolean }>(`/channels/${channelName}`);
@@ -284,7 +294,8 @@ describe('core client against soketi: pusher-js channels', () => {
     });
     try {
       const mallory = await client({
-        channelAuthorizer: ({ socketId, channelName: name }, callback) => callback(null, forger.authorizeChannel(socketId, name)),
+        channelAuthorizer: ({ socketId, channelName: name }, callback) =>
+          callback(null, forger.authorizeChannel(socketId, name)),
       });
       const error = await mallory.subscribeExpectingError(channelName);
       expect(error.type).toBeDefined();
@@ -368,10 +379,14 @@ describe('core client against soketi: past the protocol limits, in chunks', () =
     // One subscriber in each chunk (positions 0, 150 and 249), so that a lost chunk would show as a missing event.
     const watched = [channels[0]!, channels[150]!, channels[249]!];
     const alice = await client();
-    const recorders = await Promise.all(watched.map(async (name) => alice.record(await alice.subscribe(name), 'notice')));
+    const recorders = await Promise.all(
+      watched.map(async (name) => alice.record(await alice.subscribe(name), 'notice')),
+    );
 
     // The server's own limit: one request may not name 250 channels (soketi says so), so splitting is needed.
-    await expect(pusher.post('/events', { name: 'notice', data: '{}', channels })).rejects.toBeInstanceOf(PusherRequestError);
+    await expect(pusher.post('/events', { name: 'notice', data: '{}', channels })).rejects.toBeInstanceOf(
+      PusherRequestError,
+    );
 
     const chunks = await pusher.triggerInChunks(channels, 'notice', { text: 'to everyone' });
 
@@ -388,7 +403,11 @@ describe('core client against soketi: past the protocol limits, in chunks', () =
     const alice = await client();
     const firstEvents = alice.record(await alice.subscribe(first), 'item');
     const secondEvents = alice.record(await alice.subscribe(second), 'item');
-    const events = Array.from({ length: 25 }, (_, n) => ({ channel: n % 2 === 0 ? first : second, name: 'item', data: { n } }));
+    const events = Array.from({ length: 25 }, (_, n) => ({
+      channel: n % 2 === 0 ? first : second,
+      name: 'item',
+      data: { n },
+    }));
 
     const chunks = await pusher.triggerBatchInChunks(events);
 
@@ -398,7 +417,8 @@ describe('core client against soketi: past the protocol limits, in chunks', () =
       for (let index = 0; index < count; index++) data.push(await recorder.next());
       return data;
     };
-    const expected = (parity: number) => events.filter((event) => event.data.n % 2 === parity).map((event) => event.data);
+    const expected = (parity: number) =>
+      events.filter((event) => event.data.n % 2 === parity).map((event) => event.data);
     // Chunks travel concurrently, so only the set is guaranteed across chunks.
     expect(await received(firstEvents, 13)).toEqual(expect.arrayContaining(expected(0)));
     expect(await received(secondEvents, 12)).toEqual(expect.arrayContaining(expected(1)));

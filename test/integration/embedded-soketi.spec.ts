@@ -72,7 +72,11 @@ describe('startSoketi', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const { port } = receiver.address() as AddressInfo;
     const app = randomApp();
-    const soketi = await startSoketi({ ...app, webhookUrl: `http://127.0.0.1:${port}/hooks`, webhookEvents: ['channel_occupied'] });
+    const soketi = await startSoketi({
+      ...app,
+      webhookUrl: `http://127.0.0.1:${port}/hooks`,
+      webhookEvents: ['channel_occupied'],
+    });
     started.push(soketi);
     try {
       const pusher = new Pusher({ ...app, host: soketi.host, port: soketi.port, useTLS: false });
@@ -81,7 +85,9 @@ describe('startSoketi', () => {
       const delivered = await waitFor(() => bodies.find((entry) => entry.body.includes('launcher-check')), {
         description: 'the channel_occupied webhook',
       });
-      expect(pusher.validateWebhook({ key: app.key, signature: delivered.signature, body: delivered.body })).toMatchObject({
+      expect(
+        pusher.validateWebhook({ key: app.key, signature: delivered.signature, body: delivered.body }),
+      ).toMatchObject({
         events: [{ name: 'channel_occupied', channel: 'launcher-check' }],
       });
       await disconnectAllClients();

@@ -15,7 +15,13 @@ import {
   type PresenceData,
 } from 'nest-pusher/core';
 import { PusherRecorder } from 'nest-pusher/testing';
-import { connectClient, disconnectAllClients, type Channel, type TestClient, type TestClientOptions } from '../support/pusher-client.js';
+import {
+  connectClient,
+  disconnectAllClients,
+  type Channel,
+  type TestClient,
+  type TestClientOptions,
+} from '../support/pusher-client.js';
 import { startTestSoketi, type TestSoketi } from '../support/soketi.js';
 import { waitFor } from '../support/wait.js';
 
@@ -34,7 +40,11 @@ class TeeTransport implements HttpTransport {
   async request(request: HttpTransportRequest): Promise<HttpTransportResponse> {
     const answer = await this.real.request(request);
     const recorded = await recorder.request(request);
-    verdicts.push({ call: `${request.method} ${request.path.split('?')[0]}`, soketi: effectiveStatus(answer), recorder: recorded.status });
+    verdicts.push({
+      call: `${request.method} ${request.path.split('?')[0]}`,
+      soketi: effectiveStatus(answer),
+      recorder: recorded.status,
+    });
     return answer;
   }
 
@@ -59,7 +69,14 @@ const unique = (prefix: string): string => `${prefix}${randomBytes(4).toString('
 function client(options: { member?: PresenceData; userId?: string } = {}): Promise<TestClient> {
   const auth: TestClientOptions = {
     channelAuthorizer: ({ socketId, channelName }, callback) =>
-      callback(null, pusher.authorizeChannel(socketId, channelName, channelName.startsWith('presence-') ? options.member : undefined)),
+      callback(
+        null,
+        pusher.authorizeChannel(
+          socketId,
+          channelName,
+          channelName.startsWith('presence-') ? options.member : undefined,
+        ),
+      ),
   };
   if (options.userId !== undefined) {
     const id = options.userId;
@@ -78,15 +95,28 @@ interface Delivery {
 /** Everything a client receives on `channel`, decoded (and decrypted) by pusher-js. */
 function listen(name: string, channel: Channel, into: Delivery[]): void {
   channel.bind_global((event: string, data: unknown) => {
-    if (!event.startsWith('pusher:') && !event.startsWith('pusher_internal:')) into.push({ client: name, channel: channel.name, event, data });
+    if (!event.startsWith('pusher:') && !event.startsWith('pusher_internal:'))
+      into.push({ client: name, channel: channel.name, event, data });
   });
 }
 
 beforeAll(async () => {
   soketi = await startTestSoketi();
-  const options = { appId: soketi.app.appId, key: soketi.app.key, secret: soketi.app.secret, encryptionMasterKeyBase64: masterKey };
+  const options = {
+    appId: soketi.app.appId,
+    key: soketi.app.key,
+    secret: soketi.app.secret,
+    encryptionMasterKeyBase64: masterKey,
+  };
   recorder = new PusherRecorder().configure(options);
-  pusher = new Pusher({ ...options, host: soketi.host, port: soketi.port, useTLS: false, timeout: 5000, transport: new TeeTransport() });
+  pusher = new Pusher({
+    ...options,
+    host: soketi.host,
+    port: soketi.port,
+    useTLS: false,
+    timeout: 5000,
+    transport: new TeeTransport(),
+  });
 });
 
 afterAll(async () => {
@@ -97,7 +127,13 @@ afterAll(async () => {
 
 describe('PusherRecorder against a real soketi, same requests', () => {
   it('predicts exactly what pusher-js clients receive, and accepts what soketi accepts', async () => {
-    const [pubA, pubB, privateX, encryptedY, presenceZ] = [unique('pub-a-'), unique('pub-b-'), unique('private-x-'), unique('private-encrypted-y-'), unique('presence-z-')];
+    const [pubA, pubB, privateX, encryptedY, presenceZ] = [
+      unique('pub-a-'),
+      unique('pub-b-'),
+      unique('private-x-'),
+      unique('private-encrypted-y-'),
+      unique('presence-z-'),
+    ];
     const userId = unique('user-');
     const alice = await client({ userId });
     const bob = await client({ member: { user_id: 'bob' } });
@@ -128,21 +164,31 @@ describe('PusherRecorder against a real soketi, same requests', () => {
     await pusher.channelInfo(presenceZ, ['user_count']);
     await pusher.usersInfo(presenceZ);
     // Markers last: a connection receives in order, so once every marker is in, every earlier event would be too.
-    for (const channelName of [pubA, pubB, privateX, encryptedY, presenceZ]) await pusher.trigger(channelName, 'marker', 'end');
+    for (const channelName of [pubA, pubB, privateX, encryptedY, presenceZ])
+      await pusher.trigger(channelName, 'marker', 'end');
     await pusher.sendToUser(userId, 'marker', 'end');
 
     const expected: Delivery[] = recorder.events.flatMap((event) =>
       event.channels.flatMap((channelName) =>
         (subscribers.get(channelName) ?? [])
           .filter((subscriber) => subscriber.socketId !== event.socketId)
-          .map((subscriber) => ({ client: subscriber.name, channel: channelName, event: event.event, data: event.data })),
+          .map((subscriber) => ({
+            client: subscriber.name,
+            channel: channelName,
+            event: event.event,
+            data: event.data,
+          })),
       ),
     );
-    await waitFor(() => received.filter((delivery) => delivery.event === 'marker').length === 7, { description: 'every marker to arrive' });
+    await waitFor(() => received.filter((delivery) => delivery.event === 'marker').length === 7, {
+      description: 'every marker to arrive',
+    });
     const order = (deliveries: Delivery[]): string[] => deliveries.map((delivery) => JSON.stringify(delivery)).sort();
     expect(order(received)).toEqual(order(expected));
     expect(received).toContainEqual({ client: 'alice', channel: encryptedY, event: 'sealed', data: { pin: '1234' } });
-    expect(received.filter((delivery) => delivery.event === 'not-to-alice')).toEqual([{ client: 'bob', channel: pubA, event: 'not-to-alice', data: 'plain text' }]);
+    expect(received.filter((delivery) => delivery.event === 'not-to-alice')).toEqual([
+      { client: 'bob', channel: pubA, event: 'not-to-alice', data: 'plain text' },
+    ]);
 
     expect(recorder.calls.slice(5, 8).map(({ kind, channel, params }) => ({ kind, channel, params }))).toEqual([
       { kind: 'channelsInfo', channel: undefined, params: { filter_by_prefix: 'presence-', info: 'user_count' } },
@@ -161,7 +207,16 @@ describe('PusherRecorder against a real soketi, same requests', () => {
 
   it('refuses a wrong signature as soketi does', async () => {
     verdicts.length = 0;
-    const forger = new Pusher({ appId: soketi.app.appId, key: soketi.app.key, secret: 'not-the-secret', host: soketi.host, port: soketi.port, useTLS: false, retry: false, transport: new TeeTransport() });
+    const forger = new Pusher({
+      appId: soketi.app.appId,
+      key: soketi.app.key,
+      secret: 'not-the-secret',
+      host: soketi.host,
+      port: soketi.port,
+      useTLS: false,
+      retry: false,
+      transport: new TeeTransport(),
+    });
     await expect(forger.trigger(unique('pub-'), 'forged', {})).rejects.toMatchObject({ status: 401 });
     await forger.close();
     expect(verdicts).toEqual([{ call: `POST /apps/${soketi.app.appId}/events`, soketi: 401, recorder: 401 }]);

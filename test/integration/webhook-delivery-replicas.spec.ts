@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { OnPusherEvent, PusherModule, RedisWebhookDeliveryStore, type ChannelOccupiedEvent } from 'nest-pusher';
-import { APP, captureLogs, type CapturedLogs, postJson, type RunningApp, signedWebhook, startApp } from '../unit/nest/support/nest-app.js';
+import {
+  APP,
+  captureLogs,
+  type CapturedLogs,
+  postJson,
+  type RunningApp,
+  signedWebhook,
+  startApp,
+} from '../unit/nest/support/nest-app.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
@@ -38,7 +46,9 @@ describe('webhook deliveries across two replicas sharing Redis', () => {
     for (let index = 0; index < 2; index++) {
       const connection = new Redis({ host: redis.host, port: redis.port, maxRetriesPerRequest: 1 });
       connections.push(connection);
-      const deliveryStore = new RedisWebhookDeliveryStore({ command: (args) => connection.call(args[0]!, ...args.slice(1)) });
+      const deliveryStore = new RedisWebhookDeliveryStore({
+        command: (args) => connection.call(args[0]!, ...args.slice(1)),
+      });
       replicas.push(
         await startApp('express', {
           imports: [PusherModule.forRoot({ ...APP, webhooks: { deliveryStore, handlerTimeoutMs: 20_000 } })],
@@ -60,7 +70,10 @@ describe('webhook deliveries across two replicas sharing Redis', () => {
   it('handles a delivery on one replica only, whether the copy arrives during or after the handling', async () => {
     let open!: () => void;
     gates.set('private-shared', new Promise<void>((resolve) => (open = resolve)));
-    const webhook = signedWebhook({ time_ms: Date.now(), events: [{ name: 'channel_occupied', channel: 'private-shared' }] });
+    const webhook = signedWebhook({
+      time_ms: Date.now(),
+      events: [{ name: 'channel_occupied', channel: 'private-shared' }],
+    });
     const first = post(0, webhook);
     await waitFor(() => runs.includes('private-shared'), { description: 'replica A to start handling' });
     const concurrent = await post(1, webhook);
@@ -75,7 +88,10 @@ describe('webhook deliveries across two replicas sharing Redis', () => {
 
   it('runs a delivery that failed on one replica in full on the other', async () => {
     failOnce.add('private-flaky');
-    const webhook = signedWebhook({ time_ms: Date.now(), events: [{ name: 'channel_occupied', channel: 'private-flaky' }] });
+    const webhook = signedWebhook({
+      time_ms: Date.now(),
+      events: [{ name: 'channel_occupied', channel: 'private-flaky' }],
+    });
     expect((await post(0, webhook)).status).toBe(500);
     expect((await post(1, webhook)).status).toBe(200);
     expect((await post(0, webhook)).status).toBe(200);

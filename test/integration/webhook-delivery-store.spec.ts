@@ -97,7 +97,9 @@ describe('RedisWebhookDeliveryStore against a real redis-server', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    clients = [0, 1].map(() => new Redis({ host: redis.host, port: redis.port, lazyConnect: false, maxRetriesPerRequest: 1 }));
+    clients = [0, 1].map(
+      () => new Redis({ host: redis.host, port: redis.port, lazyConnect: false, maxRetriesPerRequest: 1 }),
+    );
   });
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.quit().catch(() => undefined)));

@@ -69,7 +69,11 @@ const children = new Set<ChildProcess>();
 const scratchDirs: string[] = [];
 
 /** Runs a command to its end; rejects with its exit code and last output if it fails. */
-function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<string> {
+function run(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd ?? ROOT,
@@ -166,14 +170,20 @@ const workerdRuntime: Runtime = {
 };
 
 const RUNTIMES: Runtime[] = [
-  cliRuntime(`node ${process.version} (this process)`, 'node', /^node v/, 'undici', () => [process.execPath, [SMOKE_CLI]]),
+  cliRuntime(`node ${process.version} (this process)`, 'node', /^node v/, 'undici', () => [
+    process.execPath,
+    [SMOKE_CLI],
+  ]),
   cliRuntime('node 22', 'node22', /^node v22\./, 'undici', () => [bin('node'), [SMOKE_CLI]]),
   cliRuntime(
     'deno',
     'deno',
     /^deno \d/,
     'undici',
-    () => [bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', '--allow-env', `--allow-read=${ROOT}`, SMOKE_CLI]],
+    () => [
+      bin('deno'),
+      ['run', '--no-prompt', '--allow-net=127.0.0.1', '--allow-env', `--allow-read=${ROOT}`, SMOKE_CLI],
+    ],
     { DENO_NO_UPDATE_CHECK: '1' },
   ),
   cliRuntime('bun', 'bun', /^bun \d/, 'fetch', () => [bin('bun'), ['--no-install', SMOKE_CLI]], { DO_NOT_TRACK: '1' }),
@@ -185,7 +195,9 @@ let soketi: TestSoketi;
 beforeAll(async () => {
   const missing = ['node', 'deno', 'bun', 'esbuild', 'workerd'].filter((name) => !existsSync(bin(name)));
   if (missing.length > 0) {
-    throw new Error(`The runtimes are not installed (${missing.join(', ')} missing): run npm ci --prefix test/runtimes/toolchain (npm test does it through pretest)`);
+    throw new Error(
+      `The runtimes are not installed (${missing.join(', ')} missing): run npm ci --prefix test/runtimes/toolchain (npm test does it through pretest)`,
+    );
   }
   // The smoke script imports `nest-pusher/core` by name: this package as `npm run build` makes it.
   await run('npm', ['run', 'build', '--silent']);
@@ -214,7 +226,9 @@ describe.each(RUNTIMES)('nest-pusher/core on $name', (runtime) => {
       {
         // soketi judges the signature the runtime computed for this very connection.
         channelAuthorizer: (_params, callback) =>
-          authFromRuntime === undefined ? callback(new Error('no auth from the runtime yet'), null) : callback(null, { auth: authFromRuntime }),
+          authFromRuntime === undefined
+            ? callback(new Error('no auth from the runtime yet'), null)
+            : callback(null, { auth: authFromRuntime }),
       },
     );
     const subscribed = await client.subscribe(channel);

@@ -31,8 +31,14 @@ export async function runSmoke(input) {
     result.docsUserAuth = docs.authenticateUser('1234.1234', { id: '12345' }).auth;
     const signed = { key: DOCS_WEBHOOK_APP.key, signature: DOCS_WEBHOOK_SIGNATURE };
     result.webhookGood = webhooks.validateWebhook({ ...signed, body: DOCS_WEBHOOK_BODY });
-    result.webhookGoodBytes = webhooks.validateWebhook({ ...signed, body: new TextEncoder().encode(DOCS_WEBHOOK_BODY) });
-    result.webhookTampered = webhooks.validateWebhook({ ...signed, body: DOCS_WEBHOOK_BODY.replace('vacated', 'occupied') });
+    result.webhookGoodBytes = webhooks.validateWebhook({
+      ...signed,
+      body: new TextEncoder().encode(DOCS_WEBHOOK_BODY),
+    });
+    result.webhookTampered = webhooks.validateWebhook({
+      ...signed,
+      body: DOCS_WEBHOOK_BODY.replace('vacated', 'occupied'),
+    });
     result.webhookStaleByDefault = webhooksFresh.validateWebhook({ ...signed, body: DOCS_WEBHOOK_BODY });
     result.undiciTransport = undiciVerdict();
   } finally {

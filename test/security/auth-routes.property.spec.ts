@@ -17,7 +17,13 @@ import {
   isValidSocketId,
   validSocketIdArb,
 } from '../support/hostile-auth.js';
-import { authorizerDecision, type HostileApp, PLATFORMS, startHostileApp, userDecision } from '../support/hostile-app.js';
+import {
+  authorizerDecision,
+  type HostileApp,
+  PLATFORMS,
+  startHostileApp,
+  userDecision,
+} from '../support/hostile-app.js';
 import { rawPost, type RawResponse, tryJson } from '../support/hostile-http.js';
 import { redact, SecretWatch } from '../support/hostile-secrets.js';
 import { HOSTILE_APP, hmacHex, nastyStringArb } from '../support/hostile-webhooks.js';
@@ -51,12 +57,31 @@ const socketFieldArb: fc.Arbitrary<Field> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.array(fc.oneof(validSocketIdArb, hostileSocketIdArb.filter((s) => s.length < 100)), { minLength: 1, maxLength: 3 }), fc.constantFrom('brackets' as const, 'repeat' as const, 'indexed' as const))
+      .tuple(
+        fc.array(
+          fc.oneof(
+            validSocketIdArb,
+            hostileSocketIdArb.filter((s) => s.length < 100),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        fc.constantFrom('brackets' as const, 'repeat' as const, 'indexed' as const),
+      )
       .filter(([values, style]) => !(style === 'repeat' && values.length === 1))
       .map(([values, style]): Field => ({ kind: 'array', values, style })),
   },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('a', '0', 'socket_id', '__proto__'), validSocketIdArb).map(([k, v]): Field => ({ kind: 'object', entries: [[k, v]] })) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>(1.1, 1234.5678, 0, -1, 1e21, true, null, {}, [], ['1.1'], { toString: '1.1' }).map((value): Field => ({ kind: 'json', value })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('a', '0', 'socket_id', '__proto__'), validSocketIdArb)
+      .map(([k, v]): Field => ({ kind: 'object', entries: [[k, v]] })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom<unknown>(1.1, 1234.5678, 0, -1, 1e21, true, null, {}, [], ['1.1'], { toString: '1.1' })
+      .map((value): Field => ({ kind: 'json', value })),
+  },
   // Huge values at the sizes that matter: under Express's 100 kB body limit, between the two limits, over Fastify's 1 MiB.
   { weight: 1, arbitrary: fc.constantFrom(60_000, 200_000, 1_100_000).map((n) => str(`${'1'.repeat(n)}.1`)) },
 );
@@ -64,18 +89,39 @@ const socketFieldArb: fc.Arbitrary<Field> = fc.oneof(
 /** channel_name values: authorizable, denied, encrypted (no master key configured), public, injected, non-strings. */
 const channelFieldArb: fc.Arbitrary<Field> = fc.oneof(
   { weight: 5, arbitrary: authorizableChannelArb.map(str) },
-  { weight: 1, arbitrary: fc.constantFrom('private-denied-room', 'presence-denied', 'private-encrypted-room', 'public-room', 'room', 'cache-room', '#server-to-user-1').map(str) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(
+        'private-denied-room',
+        'presence-denied',
+        'private-encrypted-room',
+        'public-room',
+        'room',
+        'cache-room',
+        '#server-to-user-1',
+      )
+      .map(str),
+  },
   { weight: 5, arbitrary: hostileChannelArb.map(str) },
   { weight: 1, arbitrary: fc.constant<Field>({ kind: 'absent' }) },
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.array(authorizableChannelArb, { minLength: 1, maxLength: 3 }), fc.constantFrom('brackets' as const, 'repeat' as const, 'indexed' as const))
+      .tuple(
+        fc.array(authorizableChannelArb, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom('brackets' as const, 'repeat' as const, 'indexed' as const),
+      )
       .filter(([values, style]) => !(style === 'repeat' && values.length === 1))
       .map(([values, style]): Field => ({ kind: 'array', values, style })),
   },
   { weight: 1, arbitrary: authorizableChannelArb.map((c): Field => ({ kind: 'object', entries: [['name', c]] })) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>(1, true, null, {}, [], ['private-a']).map((value): Field => ({ kind: 'json', value })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom<unknown>(1, true, null, {}, [], ['private-a'])
+      .map((value): Field => ({ kind: 'json', value })),
+  },
 );
 
 /** Garbage body sizes: small ones, and the sizes around both platforms' body limits, up to 2 MiB. */
@@ -85,13 +131,19 @@ const garbageSizeArb = fc.oneof(
 );
 
 const extraArb: fc.Arbitrary<Array<[string, string]>> = fc.array(
-  fc.tuple(fc.constantFrom('x', 'user_id', 'auth', 'channel_data', '__proto__', 'constructor', 'callback'), fc.string({ maxLength: 20 })),
+  fc.tuple(
+    fc.constantFrom('x', 'user_id', 'auth', 'channel_data', '__proto__', 'constructor', 'callback'),
+    fc.string({ maxLength: 20 }),
+  ),
   { maxLength: 3 },
 );
 
 const contentTypeFor = (encoding: 'form' | 'json') =>
   fc.oneof(
-    { weight: 8, arbitrary: fc.constant(encoding === 'form' ? 'application/x-www-form-urlencoded' : 'application/json') },
+    {
+      weight: 8,
+      arbitrary: fc.constant(encoding === 'form' ? 'application/x-www-form-urlencoded' : 'application/json'),
+    },
     {
       weight: 2,
       arbitrary: fc.constantFrom(
@@ -111,7 +163,10 @@ function modelArb(withChannel: boolean): fc.Arbitrary<AuthRequestModel> {
     fc.record({
       encoding: fc.constant(encoding),
       contentType: contentTypeFor(encoding),
-      fields: fc.record({ socket_id: socketFieldArb, channel_name: withChannel ? channelFieldArb : fc.constant<Field>({ kind: 'absent' }) }),
+      fields: fc.record({
+        socket_id: socketFieldArb,
+        channel_name: withChannel ? channelFieldArb : fc.constant<Field>({ kind: 'absent' }),
+      }),
       extra: extraArb,
     }),
   );
@@ -144,7 +199,10 @@ function encode(model: AuthRequestModel): Buffer {
   for (const [k, v] of model.extra) params.append(k, v);
   for (const [k, f] of Object.entries(model.fields)) {
     if (f.kind === 'string') params.append(k, f.value);
-    else if (f.kind === 'array') f.values.forEach((v, i) => params.append(f.style === 'brackets' ? `${k}[]` : f.style === 'indexed' ? `${k}[${i}]` : k, v));
+    else if (f.kind === 'array')
+      f.values.forEach((v, i) =>
+        params.append(f.style === 'brackets' ? `${k}[]` : f.style === 'indexed' ? `${k}[${i}]` : k, v),
+      );
     else if (f.kind === 'object') for (const [sub, v] of f.entries) params.append(`${k}[${sub}]`, v);
     else if (f.kind === 'json') params.append(k, JSON.stringify(f.value) ?? '');
   }
@@ -188,7 +246,15 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
     await h?.close();
   });
 
-  async function send(path: string, contentType: string, body: Buffer): Promise<{ res: RawResponse; channelCalls: Array<{ socketId: string; channel: string }>; userCalls: Array<{ socketId: string }> }> {
+  async function send(
+    path: string,
+    contentType: string,
+    body: Buffer,
+  ): Promise<{
+    res: RawResponse;
+    channelCalls: Array<{ socketId: string; channel: string }>;
+    userCalls: Array<{ socketId: string }>;
+  }> {
     const a = h.recorder.authorizeChannel.length;
     const u = h.recorder.authenticateUser.length;
     const lines: Array<[string, string]> = contentType === '(none)' ? [] : [['Content-Type', contentType]];
@@ -198,11 +264,16 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
     // The authorizer never sees a malformed socket id or channel name, whatever the request was.
     for (const call of channelCalls) {
       if (!isValidSocketId(call.socketId) || !isValidChannelName(call.channel)) {
-        throw new Error(`authorizer.authorizeChannel called with malformed input (${JSON.stringify(String(call.socketId).slice(0, 80))}, ${JSON.stringify(String(call.channel).slice(0, 80))})`);
+        throw new Error(
+          `authorizer.authorizeChannel called with malformed input (${JSON.stringify(String(call.socketId).slice(0, 80))}, ${JSON.stringify(String(call.channel).slice(0, 80))})`,
+        );
       }
     }
     for (const call of userCalls) {
-      if (!isValidSocketId(call.socketId)) throw new Error(`authorizer.authenticateUser called with malformed socket id ${JSON.stringify(String(call.socketId).slice(0, 80))}`);
+      if (!isValidSocketId(call.socketId))
+        throw new Error(
+          `authorizer.authenticateUser called with malformed socket id ${JSON.stringify(String(call.socketId).slice(0, 80))}`,
+        );
     }
     return { res, channelCalls, userCalls };
   }
@@ -210,9 +281,11 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
   /** A refusal: 4xx, no signature in the body, nothing leaked. */
   function expectRefused(res: RawResponse, where: string, statuses: readonly number[] = []): void {
     if (!(res.status >= 400 && res.status < 500)) throw new Error(`expected a 4xx: ${where}`);
-    if (statuses.length > 0 && !statuses.includes(res.status)) throw new Error(`expected ${statuses.join('/')}: ${where}`);
+    if (statuses.length > 0 && !statuses.includes(res.status))
+      throw new Error(`expected ${statuses.join('/')}: ${where}`);
     const parsed = tryJson(res.body);
-    if (parsed !== null && typeof parsed === 'object' && 'auth' in parsed) throw new Error(`a refusal carries an auth field: ${where}`);
+    if (parsed !== null && typeof parsed === 'object' && 'auth' in parsed)
+      throw new Error(`a refusal carries an auth field: ${where}`);
     expect(watch.findLeaks([res.body])).toEqual([]);
   }
 
@@ -220,7 +293,8 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
     const body = encode(model);
     const socketId = seen(model, body, 'socket_id');
     const channel = seen(model, body, 'channel_name');
-    if (socketId !== undefined && channel !== undefined) watch.add(hmacHex(HOSTILE_APP.secret, `${socketId}:${channel}`));
+    if (socketId !== undefined && channel !== undefined)
+      watch.add(hmacHex(HOSTILE_APP.secret, `${socketId}:${channel}`));
     const { res, channelCalls } = await send(CHANNEL_AUTH_PATH, model.contentType, body);
     const where = `${platform} ${CHANNEL_AUTH_PATH} ${model.encoding} as ${model.contentType} ${body.toString('utf8').slice(0, 300)} → ${res.status} ${res.error ?? ''} ${redact(res.body.slice(0, 200), HOSTILE_APP.secret)}`;
     if (res.status >= 500 || res.status === 0) throw new Error(`answered ${res.status}: ${where}`);
@@ -292,35 +366,45 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
     }
     if (res.status !== 200) throw new Error(`refused a well-formed sign-in the authorizer allowed: ${where}`);
     const answer = JSON.parse(res.body) as { auth: string; user_data: string };
-    expect(answer.auth).toBe(`${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}::user::${answer.user_data}`)}`);
+    expect(answer.auth).toBe(
+      `${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}::user::${answer.user_data}`)}`,
+    );
     expect(JSON.parse(answer.user_data)).toEqual(decision);
     watch.add(answer.auth);
   }
 
   it('answers well-formed pusher-js requests with the exact signature (control: the properties below can fail)', async () => {
     await fc.assert(
-      fc.asyncProperty(validSocketIdArb, authorizableChannelArb, fc.constantFrom<'form' | 'json'>('form', 'json'), async (socketId, channel, encoding) => {
-        const model: AuthRequestModel = {
-          encoding,
-          contentType: encoding === 'form' ? 'application/x-www-form-urlencoded' : 'application/json',
-          fields: { socket_id: str(socketId), channel_name: str(channel) },
-          extra: [],
-        };
-        const before = h.recorder.authorizeChannel.length;
-        await checkChannelAuth(model);
-        expect(h.recorder.authorizeChannel.length).toBe(before + 1);
-        await checkUserAuth({ ...model, fields: { socket_id: str(socketId), channel_name: { kind: 'absent' } } });
-      }),
+      fc.asyncProperty(
+        validSocketIdArb,
+        authorizableChannelArb,
+        fc.constantFrom<'form' | 'json'>('form', 'json'),
+        async (socketId, channel, encoding) => {
+          const model: AuthRequestModel = {
+            encoding,
+            contentType: encoding === 'form' ? 'application/x-www-form-urlencoded' : 'application/json',
+            fields: { socket_id: str(socketId), channel_name: str(channel) },
+            extra: [],
+          };
+          const before = h.recorder.authorizeChannel.length;
+          await checkChannelAuth(model);
+          expect(h.recorder.authorizeChannel.length).toBe(before + 1);
+          await checkUserAuth({ ...model, fields: { socket_id: str(socketId), channel_name: { kind: 'absent' } } });
+        },
+      ),
       { numRuns: 30 },
     );
   });
 
-  it('POST /pusher/auth: the brief\'s injections by hand (socket_id[]=1.1&socket_id[]=2.2, 1.1:presence-…, ١.١, …)', async () => {
+  it("POST /pusher/auth: the brief's injections by hand (socket_id[]=1.1&socket_id[]=2.2, 1.1:presence-…, ١.١, …)", async () => {
     const bodies: Array<[string, string]> = [
       ['application/x-www-form-urlencoded', 'socket_id[]=1.1&socket_id[]=2.2&channel_name=private-a'],
       ['application/x-www-form-urlencoded', 'socket_id=1.1&socket_id=2.2&channel_name=private-a'],
       ['application/x-www-form-urlencoded', 'socket_id=1.1&channel_name[]=private-a&channel_name[]=private-b'],
-      ['application/x-www-form-urlencoded', `socket_id=${encodeURIComponent('1.1:presence-room:{"user_id":"admin"}')}&channel_name=private-a`],
+      [
+        'application/x-www-form-urlencoded',
+        `socket_id=${encodeURIComponent('1.1:presence-room:{"user_id":"admin"}')}&channel_name=private-a`,
+      ],
       ['application/x-www-form-urlencoded', 'socket_id=1.1%0A&channel_name=private-a'],
       ['application/x-www-form-urlencoded', 'socket_id=1.1%3A&channel_name=private-a'],
       ['application/x-www-form-urlencoded', 'socket_id=%3A1.1&channel_name=private-a'],
@@ -370,7 +454,10 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
       ['application/json', '{"socket_id":"1.1","channel_name":"private-encrypted-room"}'],
     ] as const) {
       const { res } = await send(CHANNEL_AUTH_PATH, contentType, Buffer.from(text));
-      expectRefused(res, `${platform} ${contentType} ${text} → ${res.status} ${redact(res.body.slice(0, 200), HOSTILE_APP.secret)}`);
+      expectRefused(
+        res,
+        `${platform} ${contentType} ${text} → ${res.status} ${redact(res.body.slice(0, 200), HOSTILE_APP.secret)}`,
+      );
     }
   });
 
@@ -393,16 +480,35 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
           garbageSizeArb.map((n) => Buffer.alloc(n, 0x26)), // "&&&&"
           garbageSizeArb.map((n) => Buffer.from(`socket_id=1.1&channel_name=private-${'a'.repeat(n)}`)),
         ),
-        fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', '(none)', 'application/x-www-form-urlencoded; charset=utf-16'),
+        fc.constantFrom(
+          'application/x-www-form-urlencoded',
+          'application/json',
+          'text/plain',
+          '(none)',
+          'application/x-www-form-urlencoded; charset=utf-16',
+        ),
         fc.constantFrom(CHANNEL_AUTH_PATH, USER_AUTH_PATH),
         async (body, contentType, path) => {
           const text = body.toString('utf8');
-          const params = contentType.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(text) : undefined;
+          const params = contentType.startsWith('application/x-www-form-urlencoded')
+            ? new URLSearchParams(text)
+            : undefined;
           const json = contentType === 'application/json' ? tryJson(text) : undefined;
           const field = (name: string) =>
-            params ? (params.getAll(name).length === 1 ? params.get(name) : undefined) : json !== null && typeof json === 'object' ? (json as Record<string, unknown>)[name] : undefined;
+            params
+              ? params.getAll(name).length === 1
+                ? params.get(name)
+                : undefined
+              : json !== null && typeof json === 'object'
+                ? (json as Record<string, unknown>)[name]
+                : undefined;
           // Skip the (astronomically rare) random body that is a well-formed request.
-          fc.pre(!(isValidSocketId(field('socket_id')) && (path === USER_AUTH_PATH || isValidChannelName(field('channel_name')))));
+          fc.pre(
+            !(
+              isValidSocketId(field('socket_id')) &&
+              (path === USER_AUTH_PATH || isValidChannelName(field('channel_name')))
+            ),
+          );
           const { res, channelCalls, userCalls } = await send(path, contentType, body);
           const where = `${platform} ${path} ${contentType} ${body.length} bytes ${text.slice(0, 100)} → ${res.status} ${res.error ?? ''} ${redact(res.body.slice(0, 200), HOSTILE_APP.secret)}`;
           if (res.status >= 500 || res.status === 0) throw new Error(`answered ${res.status}: ${where}`);
@@ -421,7 +527,8 @@ describe.each(PLATFORMS)('auth routes on %s under hostile input (fast-check, rea
       const body = encode(model);
       const socketId = seen(model, body, 'socket_id');
       const channel = seen(model, body, 'channel_name');
-      if (socketId !== undefined && channel !== undefined) watch.add(hmacHex(HOSTILE_APP.secret, `${socketId}:${channel}`));
+      if (socketId !== undefined && channel !== undefined)
+        watch.add(hmacHex(HOSTILE_APP.secret, `${socketId}:${channel}`));
       const { res } = await send(CHANNEL_AUTH_PATH, model.contentType, body);
       if (res.status === 200) watch.add(res.body);
     }

@@ -22,7 +22,12 @@ import { HOSTILE_APP, hmacHex, nastyStringArb } from '../support/hostile-webhook
 
 /** The core's own logger option: whatever it logs while refusing hostile input is checked at the end. */
 const coreLogger = new CapturingLogger();
-const pusher = new Pusher({ appId: HOSTILE_APP.appId, key: HOSTILE_APP.key, secret: HOSTILE_APP.secret, logger: coreLogger });
+const pusher = new Pusher({
+  appId: HOSTILE_APP.appId,
+  key: HOSTILE_APP.key,
+  secret: HOSTILE_APP.secret,
+  logger: coreLogger,
+});
 
 afterAll(async () => {
   await pusher.close();
@@ -53,10 +58,26 @@ function expectNoLeak(error: PusherValidationError, wouldBeSigned: string): void
 /** Every way of signing something for `socketId` (private, presence, user sign-in): all must be refused. */
 function expectAllRefused(socketId: string, channel: string): void {
   const signings: Array<[string, () => unknown, string]> = [
-    [`authorizeChannel(${JSON.stringify(socketId.slice(0, 80))}, private)`, () => pusher.authorizeChannel(socketId, 'private-room'), `${socketId}:private-room`],
-    [`authorizeChannel(…, ${JSON.stringify(channel.slice(0, 80))})`, () => pusher.authorizeChannel(socketId, channel, member), `${socketId}:${channel}`],
-    [`authorizeChannel(…, presence)`, () => pusher.authorizeChannel(socketId, 'presence-room', member), `${socketId}:presence-room:${JSON.stringify(member)}`],
-    [`authenticateUser(${JSON.stringify(socketId.slice(0, 80))})`, () => pusher.authenticateUser(socketId, { id: 'user-1' }), `${socketId}::user::{"id":"user-1"}`],
+    [
+      `authorizeChannel(${JSON.stringify(socketId.slice(0, 80))}, private)`,
+      () => pusher.authorizeChannel(socketId, 'private-room'),
+      `${socketId}:private-room`,
+    ],
+    [
+      `authorizeChannel(…, ${JSON.stringify(channel.slice(0, 80))})`,
+      () => pusher.authorizeChannel(socketId, channel, member),
+      `${socketId}:${channel}`,
+    ],
+    [
+      `authorizeChannel(…, presence)`,
+      () => pusher.authorizeChannel(socketId, 'presence-room', member),
+      `${socketId}:presence-room:${JSON.stringify(member)}`,
+    ],
+    [
+      `authenticateUser(${JSON.stringify(socketId.slice(0, 80))})`,
+      () => pusher.authenticateUser(socketId, { id: 'user-1' }),
+      `${socketId}::user::{"id":"user-1"}`,
+    ],
   ];
   for (const [what, sign, signed] of signings) {
     const outcome = attempt(what, sign);
@@ -88,7 +109,9 @@ describe('core auth signing under hostile socket ids and channel names (fast-che
     // 500 runs draw each branch of the generator (the rarest has weight 1 of 14) about 35 times; every run inspects
     // four refusals that may hold 100 kB values, so more runs would crowd the timeout on a busy machine.
     fc.assert(
-      fc.property(hostileSocketIdArb, authorizableChannelArb, (socketId, channel) => expectAllRefused(socketId, channel)),
+      fc.property(hostileSocketIdArb, authorizableChannelArb, (socketId, channel) =>
+        expectAllRefused(socketId, channel),
+      ),
       { numRuns: 500 },
     );
   });
@@ -96,23 +119,33 @@ describe('core auth signing under hostile socket ids and channel names (fast-che
   it('on arbitrary strings: signs exactly when the socket id matches the rule, with the exact signature', () => {
     fc.assert(
       fc.property(
-        fc.oneof(validSocketIdArb, hostileSocketIdArb, fc.string({ unit: fc.constantFrom('0', '5', '9', '.'), maxLength: 12 }), nastyStringArb),
+        fc.oneof(
+          validSocketIdArb,
+          hostileSocketIdArb,
+          fc.string({ unit: fc.constantFrom('0', '5', '9', '.'), maxLength: 12 }),
+          nastyStringArb,
+        ),
         authorizableChannelArb,
         (socketId, channel) => {
           const presence = channel.startsWith('presence-');
-          const outcome = attempt('authorizeChannel', () => pusher.authorizeChannel(socketId, channel, presence ? member : undefined));
+          const outcome = attempt('authorizeChannel', () =>
+            pusher.authorizeChannel(socketId, channel, presence ? member : undefined),
+          );
           if (!isValidSocketId(socketId)) {
             expect(outcome.ok).toBe(false);
             return;
           }
-          if (!outcome.ok) throw new Error(`refused a valid socket id ${JSON.stringify(socketId)}: ${outcome.error.rule}`);
+          if (!outcome.ok)
+            throw new Error(`refused a valid socket id ${JSON.stringify(socketId)}: ${outcome.error.rule}`);
           const signed = presence ? `${socketId}:${channel}:${outcome.value.channel_data}` : `${socketId}:${channel}`;
           expect(outcome.value.auth).toBe(`${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, signed)}`);
           if (presence) expect(JSON.parse(outcome.value.channel_data as string)).toEqual(member);
 
           const user = attempt('authenticateUser', () => pusher.authenticateUser(socketId, { id: 'user-1' }));
           if (!user.ok) throw new Error(`authenticateUser refused a valid socket id: ${user.error.rule}`);
-          expect(user.value.auth).toBe(`${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}::user::${user.value.user_data}`)}`);
+          expect(user.value.auth).toBe(
+            `${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}::user::${user.value.user_data}`)}`,
+          );
           expect(JSON.parse(user.value.user_data)).toEqual({ id: 'user-1' });
         },
       ),
@@ -126,7 +159,9 @@ describe('core auth signing under hostile socket ids and channel names (fast-che
         const socketId = `${'9'.repeat(a)}.${'1'.repeat(b)}`;
         const outcome = attempt('authorizeChannel', () => pusher.authorizeChannel(socketId, 'private-room'));
         if (outcome.ok) {
-          expect(outcome.value.auth).toBe(`${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}:private-room`)}`);
+          expect(outcome.value.auth).toBe(
+            `${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}:private-room`)}`,
+          );
         }
       }),
       { numRuns: 30 },
@@ -136,36 +171,48 @@ describe('core auth signing under hostile socket ids and channel names (fast-che
   it('refuses channel-name injection (":", newline, "#", non-ASCII, over 200 characters) with a valid socket id', () => {
     for (const channel of CHANNEL_INJECTIONS) expect(isValidChannelName(channel)).toBe(false);
     fc.assert(
-      fc.property(validSocketIdArb, fc.oneof(fc.constantFrom(...CHANNEL_INJECTIONS), hostileChannelArb), (socketId, channel) => {
-        for (const presenceData of [undefined, member]) {
-          const outcome = attempt(`authorizeChannel(…, ${JSON.stringify(channel.slice(0, 80))})`, () =>
-            pusher.authorizeChannel(socketId, channel, presenceData),
-          );
-          if (outcome.ok) throw new Error(`signed hostile channel name ${JSON.stringify(channel.slice(0, 80))}`);
-          expectNoLeak(outcome.error, `${socketId}:${channel}`);
-        }
-      }),
+      fc.property(
+        validSocketIdArb,
+        fc.oneof(fc.constantFrom(...CHANNEL_INJECTIONS), hostileChannelArb),
+        (socketId, channel) => {
+          for (const presenceData of [undefined, member]) {
+            const outcome = attempt(`authorizeChannel(…, ${JSON.stringify(channel.slice(0, 80))})`, () =>
+              pusher.authorizeChannel(socketId, channel, presenceData),
+            );
+            if (outcome.ok) throw new Error(`signed hostile channel name ${JSON.stringify(channel.slice(0, 80))}`);
+            expectNoLeak(outcome.error, `${socketId}:${channel}`);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('refuses hostile user ids in sign-in data, and when it signs, signs exactly the user_data it returns', () => {
     fc.assert(
-      fc.property(validSocketIdArb, fc.oneof(nastyStringArb, fc.constantFrom('admin","id":"root', 'a:b', 'a\nb', '', 'x'.repeat(129))), (socketId, id) => {
-        const outcome = attempt('authenticateUser', () => pusher.authenticateUser(socketId, { id }));
-        if (!isValidChannelName(id) || id.length > 128) {
-          expect(outcome.ok).toBe(false);
-          return;
-        }
-        if (!outcome.ok) throw new Error(`refused a valid user id ${JSON.stringify(id)}: ${outcome.error.rule}`);
-        expect(outcome.value.auth).toBe(`${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}::user::${outcome.value.user_data}`)}`);
-        expect(JSON.parse(outcome.value.user_data)).toEqual({ id });
-      }),
+      fc.property(
+        validSocketIdArb,
+        fc.oneof(nastyStringArb, fc.constantFrom('admin","id":"root', 'a:b', 'a\nb', '', 'x'.repeat(129))),
+        (socketId, id) => {
+          const outcome = attempt('authenticateUser', () => pusher.authenticateUser(socketId, { id }));
+          if (!isValidChannelName(id) || id.length > 128) {
+            expect(outcome.ok).toBe(false);
+            return;
+          }
+          if (!outcome.ok) throw new Error(`refused a valid user id ${JSON.stringify(id)}: ${outcome.error.rule}`);
+          expect(outcome.value.auth).toBe(
+            `${HOSTILE_APP.key}:${hmacHex(HOSTILE_APP.secret, `${socketId}::user::${outcome.value.user_data}`)}`,
+          );
+          expect(JSON.parse(outcome.value.user_data)).toEqual({ id });
+        },
+      ),
       { numRuns: 400 },
     );
   });
 
   it('logged nothing holding the secret or a signature (64 hex digits) through the core logger', () => {
-    expect(coreLogger.lines.filter((line) => line.includes(HOSTILE_APP.secret) || /[0-9a-f]{64}/i.test(line)).length).toBe(0);
+    expect(
+      coreLogger.lines.filter((line) => line.includes(HOSTILE_APP.secret) || /[0-9a-f]{64}/i.test(line)).length,
+    ).toBe(0);
   });
 });

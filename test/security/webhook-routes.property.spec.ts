@@ -75,18 +75,63 @@ const contentTypeArb = fc.oneof(
   },
 );
 
-const nameCaseArb = (name: string) => fc.constantFrom(name, name.toLowerCase(), name.toUpperCase(), name.replace(/-(.)/g, (_, c: string) => `-${c.toLowerCase()}`));
+const nameCaseArb = (name: string) =>
+  fc.constantFrom(
+    name,
+    name.toLowerCase(),
+    name.toUpperCase(),
+    name.replace(/-(.)/g, (_, c: string) => `-${c.toLowerCase()}`),
+  );
 
 /** Lines of one header around the right value `good`: absent, right, duplicated, conflicting, huge, empty, wrong. */
-function headerLinesArb(name: string, good: string, wrong: fc.Arbitrary<string>): fc.Arbitrary<Array<[string, string]>> {
+function headerLinesArb(
+  name: string,
+  good: string,
+  wrong: fc.Arbitrary<string>,
+): fc.Arbitrary<Array<[string, string]>> {
   return fc.oneof(
     { weight: 6, arbitrary: nameCaseArb(name).map((n): Array<[string, string]> => [[n, good]]) },
     { weight: 1, arbitrary: fc.constant<Array<[string, string]>>([]) },
-    { weight: 1, arbitrary: fc.tuple(nameCaseArb(name), nameCaseArb(name)).map(([a, b]): Array<[string, string]> => [[a, good], [b, good]]) },
-    { weight: 1, arbitrary: fc.tuple(nameCaseArb(name), wrong, fc.boolean()).map(([n, w, first]): Array<[string, string]> => (first ? [[n, w], [n, good]] : [[n, good], [n, w]])) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(nameCaseArb(name), nameCaseArb(name)).map(
+        ([a, b]): Array<[string, string]> => [
+          [a, good],
+          [b, good],
+        ],
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(nameCaseArb(name), wrong, fc.boolean()).map(
+        ([n, w, first]): Array<[string, string]> =>
+          first
+            ? [
+                [n, w],
+                [n, good],
+              ]
+            : [
+                [n, good],
+                [n, w],
+              ],
+      ),
+    },
     { weight: 1, arbitrary: fc.tuple(nameCaseArb(name), wrong).map(([n, w]): Array<[string, string]> => [[n, w]]) },
-    { weight: 1, arbitrary: fc.constantFrom<Array<[string, string]>>([[name, '']], [[name, ' ']], [[name, `  ${good}\t`]], [[name, good.toUpperCase()]]) },
-    { weight: 1, arbitrary: fc.integer({ min: 17_000, max: 40_000 }).map((n): Array<[string, string]> => [[name, good + 'a'.repeat(n)]]) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<Array<[string, string]>>(
+        [[name, '']],
+        [[name, ' ']],
+        [[name, `  ${good}\t`]],
+        [[name, good.toUpperCase()]],
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 17_000, max: 40_000 })
+        .map((n): Array<[string, string]> => [[name, good + 'a'.repeat(n)]]),
+    },
   );
 }
 
@@ -95,7 +140,10 @@ const wrongSignatureArb = fc.oneof(
   fc.string({ maxLength: 80 }).filter(wireSafe),
   fc.constantFrom('sha256=', 'null', 'undefined', '[object Object]', '0'.repeat(64)),
 );
-const wrongKeyArb = fc.oneof(fc.string({ maxLength: 40 }).filter(wireSafe), fc.constantFrom('null', HOSTILE_APP.key.toUpperCase(), `${HOSTILE_APP.key}x`));
+const wrongKeyArb = fc.oneof(
+  fc.string({ maxLength: 40 }).filter(wireSafe),
+  fc.constantFrom('null', HOSTILE_APP.key.toUpperCase(), `${HOSTILE_APP.key}x`),
+);
 
 /** Body sources: every hostile kind, plus correctly signed documented bodies (controls mixed in). */
 const bodyCaseArb = fc.oneof(
@@ -105,7 +153,12 @@ const bodyCaseArb = fc.oneof(
   { weight: 3, arbitrary: signedGarbageArb.filter((c) => c.body.length < 90_000) },
   {
     weight: 1,
-    arbitrary: fc.uint8Array({ maxLength: 500 }).map((b) => ({ label: 'random bytes, random signature', body: Buffer.from(b), key: HOSTILE_APP.key, signature: 'f'.repeat(64) })),
+    arbitrary: fc.uint8Array({ maxLength: 500 }).map((b) => ({
+      label: 'random bytes, random signature',
+      body: Buffer.from(b),
+      key: HOSTILE_APP.key,
+      signature: 'f'.repeat(64),
+    })),
   },
 );
 
@@ -115,7 +168,14 @@ const wireWebhookArb: fc.Arbitrary<WireWebhook> = bodyCaseArb.chain((c) =>
       contentTypeArb,
       headerLinesArb('X-Pusher-Key', HOSTILE_APP.key, wrongKeyArb),
       headerLinesArb('X-Pusher-Signature', typeof c.signature === 'string' ? c.signature : '', wrongSignatureArb),
-      fc.constantFrom<Array<[string, string]>>([], [], [], [['Content-Encoding', 'gzip']], [['Content-Encoding', 'identity']], [['Content-Encoding', 'br, gzip']]),
+      fc.constantFrom<Array<[string, string]>>(
+        [],
+        [],
+        [],
+        [['Content-Encoding', 'gzip']],
+        [['Content-Encoding', 'identity']],
+        [['Content-Encoding', 'br, gzip']],
+      ),
       fc.boolean(),
       fc.boolean(),
     )
@@ -155,7 +215,10 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
     const verdict = webhookOracle({ label: w.label, body: w.body, key, signature });
     const contentType = received(w.lines, 'content-type');
     const plain =
-      contentType !== undefined && CANONICAL_JSON.test(contentType) && received(w.lines, 'content-encoding') === undefined && w.body.length <= BODY_LIMIT[platform];
+      contentType !== undefined &&
+      CANONICAL_JSON.test(contentType) &&
+      received(w.lines, 'content-encoding') === undefined &&
+      w.body.length <= BODY_LIMIT[platform];
     const { res, events, ownRoute } = await send(path, w);
     const where = `${platform} ${path} ${w.label} [${w.lines.map(([n, v]) => `${n}: ${v.slice(0, 70)}`).join(' | ')}] chunked=${w.chunked} → ${res.status} ${res.error ?? ''} ${redact(res.body.slice(0, 200), HOSTILE_APP.secret)}`;
 
@@ -164,8 +227,10 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
     } else if (!(res.status >= 400 && res.status < 500)) {
       throw new Error(`answered neither 2xx nor 4xx: ${where}`);
     }
-    if (verdict === 'reject' && (events !== 0 || ownRoute !== 0)) throw new Error(`a refused webhook reached a handler: ${where}`);
-    if (verdict === 'accept' && plain && res.status !== 200) throw new Error(`refused a correctly signed webhook: ${where}`);
+    if (verdict === 'reject' && (events !== 0 || ownRoute !== 0))
+      throw new Error(`a refused webhook reached a handler: ${where}`);
+    if (verdict === 'accept' && plain && res.status !== 200)
+      throw new Error(`refused a correctly signed webhook: ${where}`);
     if (verdict === 'accept' && w.body.length > BODY_LIMIT[platform] && res.status !== 200 && res.status !== 413) {
       throw new Error(`oversized signed webhook: expected 200 or 413: ${where}`);
     }
@@ -189,14 +254,20 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
         const w: WireWebhook = {
           label: 'control',
           body: c.body,
-          lines: [['Content-Type', 'application/json'], ['X-Pusher-Key', HOSTILE_APP.key], ['X-Pusher-Signature', c.signature as string]],
+          lines: [
+            ['Content-Type', 'application/json'],
+            ['X-Pusher-Key', HOSTILE_APP.key],
+            ['X-Pusher-Signature', c.signature as string],
+          ],
           chunked: false,
         };
         const before = h.recorder.events.length;
         const { res } = await send(path, w);
         expect(res.status).toBe(200);
         if (path === BUILTIN_PATH) {
-          expect(h.recorder.events.slice(before)).toEqual((JSON.parse(c.body.toString('utf8')) as { events: unknown[] }).events);
+          expect(h.recorder.events.slice(before)).toEqual(
+            (JSON.parse(c.body.toString('utf8')) as { events: unknown[] }).events,
+          );
         } else {
           expect(h.recorder.ownRoute.at(-1)).toEqual(JSON.parse(c.body.toString('utf8')));
         }
@@ -208,20 +279,40 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
   it('bodies the JSON parser does not take (text/plain, no Content-Type, empty): a 4xx, never the 500 meant for a misconfigured app', async () => {
     // The app IS created with rawBody: true. The platform keeps no raw body for these requests because the body is
     // not JSON (or absent): that is the sender's doing, so it must not be answered as the app's misconfiguration.
-    const signedBody = Buffer.from(JSON.stringify({ time_ms: Date.now(), events: [{ name: 'channel_occupied', channel: 'private-a' }] }));
+    const signedBody = Buffer.from(
+      JSON.stringify({ time_ms: Date.now(), events: [{ name: 'channel_occupied', channel: 'private-a' }] }),
+    );
     const cases: Array<[string, Array<[string, string]>, Buffer]> = [
       ['text/plain, no pusher headers', [['Content-Type', 'text/plain']], Buffer.from('x')],
       ['no Content-Type, no body', [], Buffer.alloc(0)],
       ['application/json, empty body', [['Content-Type', 'application/json']], Buffer.alloc(0)],
-      ['text/plain, correctly signed JSON', [['Content-Type', 'text/plain'], ['X-Pusher-Key', HOSTILE_APP.key], ['X-Pusher-Signature', hmacHex(HOSTILE_APP.secret, signedBody)]], signedBody],
-      ['application/octet-stream, correctly signed JSON', [['Content-Type', 'application/octet-stream'], ['X-Pusher-Key', HOSTILE_APP.key], ['X-Pusher-Signature', hmacHex(HOSTILE_APP.secret, signedBody)]], signedBody],
+      [
+        'text/plain, correctly signed JSON',
+        [
+          ['Content-Type', 'text/plain'],
+          ['X-Pusher-Key', HOSTILE_APP.key],
+          ['X-Pusher-Signature', hmacHex(HOSTILE_APP.secret, signedBody)],
+        ],
+        signedBody,
+      ],
+      [
+        'application/octet-stream, correctly signed JSON',
+        [
+          ['Content-Type', 'application/octet-stream'],
+          ['X-Pusher-Key', HOSTILE_APP.key],
+          ['X-Pusher-Signature', hmacHex(HOSTILE_APP.secret, signedBody)],
+        ],
+        signedBody,
+      ],
     ];
     const answers: string[] = [];
     for (const path of [BUILTIN_PATH, OWN_WEBHOOK_PATH]) {
       for (const [label, lines, body] of cases) {
         const { res, events, ownRoute } = await send(path, { label, body, lines, chunked: false });
         expect(events + ownRoute).toBe(0);
-        answers.push(`${path} ${label} → ${res.status}${res.status >= 500 ? ` ${redact(res.body, HOSTILE_APP.secret)}` : ''}`);
+        answers.push(
+          `${path} ${label} → ${res.status}${res.status >= 500 ? ` ${redact(res.body, HOSTILE_APP.secret)}` : ''}`,
+        );
       }
     }
     expect(answers.filter((a) => !/ → 4\d\d$/.test(a))).toEqual([]);
@@ -236,7 +327,7 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
     );
   });
 
-  it('a user\'s own @PusherWebhook() route: the same', async () => {
+  it("a user's own @PusherWebhook() route: the same", async () => {
     await fc.assert(
       fc.asyncProperty(wireWebhookArb, (w) => check(OWN_WEBHOOK_PATH, w)),
       { numRuns: 150 },
@@ -257,16 +348,28 @@ describe.each(PLATFORMS)('webhook routes on %s under hostile input (fast-check, 
     await fc.assert(
       fc.asyncProperty(webhookPayloadArb, fc.nat(), async (payload, at) => {
         const { size, path, chunked } = cases[runs++ % cases.length]!;
-        const big = { ...payload, events: [{ name: 'cache_miss', channel: 'cache-big', padding: 'p'.repeat(size) }, ...payload.events] };
+        const big = {
+          ...payload,
+          events: [{ name: 'cache_miss', channel: 'cache-big', padding: 'p'.repeat(size) }, ...payload.events],
+        };
         const body = Buffer.from(JSON.stringify(big), 'utf8');
         const good = hmacHex(HOSTILE_APP.secret, body);
-        const lines = (sig: string): Array<[string, string]> => [['Content-Type', 'application/json'], ['X-Pusher-Key', HOSTILE_APP.key], ['X-Pusher-Signature', sig]];
+        const lines = (sig: string): Array<[string, string]> => [
+          ['Content-Type', 'application/json'],
+          ['X-Pusher-Key', HOSTILE_APP.key],
+          ['X-Pusher-Signature', sig],
+        ];
         await check(path, { label: `${size} bytes signed`, body, lines: lines(good), chunked });
         const flipped = Buffer.from(body);
         flipped[at % body.length] = (flipped[at % body.length] as number) ^ 0x01;
         await check(path, { label: `${size} bytes, one bit flipped`, body: flipped, lines: lines(good), chunked });
         const junk = Buffer.alloc(size, 0x5b); // "[[[[…"
-        await check(path, { label: `${size} bytes of "[" signed`, body: junk, lines: lines(hmacHex(HOSTILE_APP.secret, junk)), chunked });
+        await check(path, {
+          label: `${size} bytes of "[" signed`,
+          body: junk,
+          lines: lines(hmacHex(HOSTILE_APP.secret, junk)),
+          chunked,
+        });
       }),
       { numRuns: cases.length, endOnFailure: true },
     );

@@ -38,7 +38,13 @@ const REASONS: readonly PusherWebhookFailure[] = [
 /** The core's own logger option: whatever it logs while refusing hostile input is checked at the end. */
 const coreLogger = new CapturingLogger();
 // No freshness window: the oracle is about signatures and shapes (old time_ms values included); the window has its own specs.
-const pusher = new Pusher({ appId: HOSTILE_APP.appId, key: HOSTILE_APP.key, secret: HOSTILE_APP.secret, logger: coreLogger, webhookMaxAgeMs: false });
+const pusher = new Pusher({
+  appId: HOSTILE_APP.appId,
+  key: HOSTILE_APP.key,
+  secret: HOSTILE_APP.secret,
+  logger: coreLogger,
+  webhookMaxAgeMs: false,
+});
 
 afterAll(async () => {
   await pusher.close();
@@ -74,7 +80,9 @@ function checkCase(c: WebhookCase, form: BodyForm): void {
   try {
     validated = pusher.validateWebhook(request);
   } catch (error) {
-    throw new Error(`validateWebhook threw (${(error as Error)?.name}: ${(error as Error)?.message?.slice(0, 200)}) for ${c.label}`);
+    throw new Error(
+      `validateWebhook threw (${(error as Error)?.name}: ${(error as Error)?.message?.slice(0, 200)}) for ${c.label}`,
+    );
   }
   let verified: unknown;
   let failure: unknown;
@@ -86,7 +94,9 @@ function checkCase(c: WebhookCase, form: BodyForm): void {
 
   if (failure !== undefined) {
     if (!(failure instanceof PusherWebhookError)) {
-      throw new Error(`verifyWebhook threw ${(failure as Error)?.name} (${(failure as Error)?.message?.slice(0, 200)}) for ${c.label}`);
+      throw new Error(
+        `verifyWebhook threw ${(failure as Error)?.name} (${(failure as Error)?.message?.slice(0, 200)}) for ${c.label}`,
+      );
     }
     expect(REASONS).toContain(failure.reason);
     expect(validated).toBeNull();
@@ -111,7 +121,9 @@ function checkCase(c: WebhookCase, form: BodyForm): void {
     }
   } else if (verdict === 'accept') {
     if (validated === null) {
-      throw new Error(`refused a correctly signed, documented webhook: ${c.label} (${(failure as PusherWebhookError).reason}, form ${form})`);
+      throw new Error(
+        `refused a correctly signed, documented webhook: ${c.label} (${(failure as PusherWebhookError).reason}, form ${form})`,
+      );
     }
     expect(validated).toEqual(JSON.parse(bytes.toString('utf8')));
   }
@@ -129,7 +141,11 @@ describe('core webhook verification under hostile input (fast-check)', () => {
     const body = '{"time_ms":1403175510755,"events":[{"channel":"test_channel","name":"channel_vacated"}]}';
     expect(hmacHex('tofu', body)).toBe('c17257e92037cd7de407ebc1ed174ceb7b2e518db127f44411b9ffc4f5b28cc5');
     expect(
-      vector.validateWebhook({ key: '123456789', signature: 'c17257e92037cd7de407ebc1ed174ceb7b2e518db127f44411b9ffc4f5b28cc5', body }),
+      vector.validateWebhook({
+        key: '123456789',
+        signature: 'c17257e92037cd7de407ebc1ed174ceb7b2e518db127f44411b9ffc4f5b28cc5',
+        body,
+      }),
     ).toEqual(JSON.parse(body));
     void vector.close();
   });
@@ -159,7 +175,9 @@ describe('core webhook verification under hostile input (fast-check)', () => {
   it('accepts only the exact MAC: wrong length, non-hex, truncated, padded, base64, arrays, empty, absent signatures', () => {
     fc.assert(
       fc.property(
-        webhookBodyArb.chain((body) => signatureVariantArb(hmacHex(HOSTILE_APP.secret, body)).map((v) => ({ body, ...v }))),
+        webhookBodyArb.chain((body) =>
+          signatureVariantArb(hmacHex(HOSTILE_APP.secret, body)).map((v) => ({ body, ...v })),
+        ),
         bodyFormArb,
         ({ body, label, signature }, form) =>
           checkCase({ label: `signature: ${label}`, body, key: HOSTILE_APP.key, signature }, form),
@@ -191,7 +209,10 @@ describe('core webhook verification under hostile input (fast-check)', () => {
             label: fc.constant('random everything'),
             body: fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b)),
             key: fc.oneof(fc.constant(HOSTILE_APP.key), nastyStringArb, fc.constant(undefined)),
-            signature: fc.oneof(fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 64, maxLength: 64 }), nastyStringArb),
+            signature: fc.oneof(
+              fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: 64, maxLength: 64 }),
+              nastyStringArb,
+            ),
           }),
         ),
         bodyFormArb,
@@ -210,15 +231,38 @@ describe('core webhook verification under hostile input (fast-check)', () => {
         fc.nat(),
         fc.integer({ min: 0, max: 7 }),
         (payload, megabytes, at, bit) => {
-          const big = { ...payload, events: [{ name: 'client_event', channel: 'private-big', event: 'client-big', data: 'x'.repeat(megabytes << 20), socket_id: '1.1' }, ...payload.events] };
+          const big = {
+            ...payload,
+            events: [
+              {
+                name: 'client_event',
+                channel: 'private-big',
+                event: 'client-big',
+                data: 'x'.repeat(megabytes << 20),
+                socket_id: '1.1',
+              },
+              ...payload.events,
+            ],
+          };
           const body = Buffer.from(JSON.stringify(big), 'utf8');
           const good = hmacHex(HOSTILE_APP.secret, body);
           checkCase({ label: `${megabytes} MB signed`, body, key: HOSTILE_APP.key, signature: good }, 'buffer');
           const flipped = Buffer.from(body);
           flipped[at % body.length] = (flipped[at % body.length] as number) ^ (1 << bit);
-          checkCase({ label: `${megabytes} MB one bit flipped`, body: flipped, key: HOSTILE_APP.key, signature: good }, 'buffer');
+          checkCase(
+            { label: `${megabytes} MB one bit flipped`, body: flipped, key: HOSTILE_APP.key, signature: good },
+            'buffer',
+          );
           const junk = Buffer.alloc(megabytes << 20, 0x7b); // "{{{{…": not JSON
-          checkCase({ label: `${megabytes} MB of "{" signed`, body: junk, key: HOSTILE_APP.key, signature: hmacHex(HOSTILE_APP.secret, junk) }, 'buffer');
+          checkCase(
+            {
+              label: `${megabytes} MB of "{" signed`,
+              body: junk,
+              key: HOSTILE_APP.key,
+              signature: hmacHex(HOSTILE_APP.secret, junk),
+            },
+            'buffer',
+          );
         },
       ),
       { numRuns: 3 },
@@ -226,6 +270,8 @@ describe('core webhook verification under hostile input (fast-check)', () => {
   });
 
   it('logged nothing holding the secret or a signature (64 hex digits) through the core logger', () => {
-    expect(coreLogger.lines.filter((line) => line.includes(HOSTILE_APP.secret) || /[0-9a-f]{64}/i.test(line)).length).toBe(0);
+    expect(
+      coreLogger.lines.filter((line) => line.includes(HOSTILE_APP.secret) || /[0-9a-f]{64}/i.test(line)).length,
+    ).toBe(0);
   });
 });

@@ -52,7 +52,8 @@ export function authorizerDecision(channel: string): false | true | { user_id: s
   if (channel.startsWith('presence-')) return { user_id: 'member-1', user_info: { name: 'M' } };
   return channel.startsWith('private-');
 }
-export const userDecision = (socketId: string): false | { id: string } => (socketId.endsWith('.0') ? false : { id: 'user-1' });
+export const userDecision = (socketId: string): false | { id: string } =>
+  socketId.endsWith('.0') ? false : { id: 'user-1' };
 
 export interface HostileApp {
   app: INestApplication;

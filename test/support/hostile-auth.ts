@@ -86,7 +86,23 @@ export const SOCKET_ID_INJECTIONS: readonly string[] = [
   ':' + '1'.repeat(100_000) + '.1',
 ];
 
-const SUFFIXES = [':', '\n', '\r\n', ' ', '\t', '\u0000', ':presence-room:{"user_id":"admin"}', '::user::{"id":"admin"}', '\u2028', '\u00a0', '\ufeff', '.1', 'e5', '#', '%0A'];
+const SUFFIXES = [
+  ':',
+  '\n',
+  '\r\n',
+  ' ',
+  '\t',
+  '\u0000',
+  ':presence-room:{"user_id":"admin"}',
+  '::user::{"id":"admin"}',
+  '\u2028',
+  '\u00a0',
+  '\ufeff',
+  '.1',
+  'e5',
+  '#',
+  '%0A',
+];
 
 /** Replace some ASCII digits of a valid id by digits of another script. */
 const foreignDigitsArb: fc.Arbitrary<string> = fc
@@ -108,9 +124,20 @@ const foreignDigitsArb: fc.Arbitrary<string> = fc
 export const hostileSocketIdArb: fc.Arbitrary<string> = fc
   .oneof(
     { weight: 3, arbitrary: fc.constantFrom(...SOCKET_ID_INJECTIONS) },
-    { weight: 3, arbitrary: fc.tuple(validSocketIdArb, fc.constantFrom(...SUFFIXES), fc.boolean()).map(([id, s, before]) => (before ? s + id : id + s)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(validSocketIdArb, fc.constantFrom(...SUFFIXES), fc.boolean())
+        .map(([id, s, before]) => (before ? s + id : id + s)),
+    },
     { weight: 2, arbitrary: foreignDigitsArb },
-    { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom('0', '1', '9', '.', ':', '\n', ' ', '١', '１', '-', 'e'), maxLength: 12 }) },
+    {
+      weight: 2,
+      arbitrary: fc.string({
+        unit: fc.constantFrom('0', '1', '9', '.', ':', '\n', ' ', '١', '１', '-', 'e'),
+        maxLength: 12,
+      }),
+    },
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 10 }) },
     // Well-shaped but too long: 21 to 60 digits on either side.
@@ -175,13 +202,21 @@ export const hostileChannelArb: fc.Arbitrary<string> = fc
     {
       weight: 3,
       arbitrary: fc
-        .tuple(fc.constantFrom('private-', 'presence-', 'private-encrypted-', ''), fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }))
+        .tuple(
+          fc.constantFrom('private-', 'presence-', 'private-encrypted-', ''),
+          fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+        )
         .map(([p, s]) => p + s),
     },
     {
       weight: 2,
       arbitrary: fc
-        .tuple(fc.constantFrom('private-', 'presence-'), fc.stringMatching(/^[a-z]{1,20}$/), fc.constantFrom(':', '\n', '#', ' ', '\u0000', '"', '/', '\u00e9'), fc.stringMatching(/^[a-z]{0,20}$/))
+        .tuple(
+          fc.constantFrom('private-', 'presence-'),
+          fc.stringMatching(/^[a-z]{1,20}$/),
+          fc.constantFrom(':', '\n', '#', ' ', '\u0000', '"', '/', '\u00e9'),
+          fc.stringMatching(/^[a-z]{0,20}$/),
+        )
         .map(([p, a, bad, b]) => p + a + bad + b),
     },
     {

@@ -6,7 +6,9 @@ import { inspect } from 'node:util';
 import type { LoggerService } from '@nestjs/common';
 
 function render(value: unknown): string {
-  return typeof value === 'string' ? value : inspect(value, { depth: 8, breakLength: Infinity, maxStringLength: Infinity, maxArrayLength: 1000 });
+  return typeof value === 'string'
+    ? value
+    : inspect(value, { depth: 8, breakLength: Infinity, maxStringLength: Infinity, maxArrayLength: 1000 });
 }
 
 /** Keeps every line logged through it (Nest's logger and the core's `logger` option alike). */

@@ -29,7 +29,9 @@ export const KNOWN_EVENT_NAMES = [
 
 /** Lower-case hex HMAC-SHA256 of the exact bytes. */
 export function hmacHex(secret: string, bytes: string | Uint8Array): string {
-  return createHmac('sha256', secret).update(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes).digest('hex');
+  return createHmac('sha256', secret)
+    .update(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes)
+    .digest('hex');
 }
 
 /** Every header value a Node HTTP stack could hand over, and a few it could not (arrays). */
@@ -63,7 +65,10 @@ const socketIdArb = fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => `${a}.${b}`);
 export const nastyStringArb: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)), maxLength: 6 }),
-  fc.string({ unit: fc.constantFrom('\u0000', '\n', '\r', '"', '\\', '\u2028', '\u2029', '\ufeff', '\uffff'), maxLength: 8 }),
+  fc.string({
+    unit: fc.constantFrom('\u0000', '\n', '\r', '"', '\\', '\u2028', '\u2029', '\ufeff', '\uffff'),
+    maxLength: 8,
+  }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
 );
 
@@ -92,7 +97,9 @@ export const webhookPayloadArb: fc.Arbitrary<{ time_ms: number; events: Record<s
 });
 
 /** Body bytes of a documented payload exactly as Pusher would send them (compact JSON). */
-export const webhookBodyArb: fc.Arbitrary<Buffer> = webhookPayloadArb.map((p) => Buffer.from(JSON.stringify(p), 'utf8'));
+export const webhookBodyArb: fc.Arbitrary<Buffer> = webhookPayloadArb.map((p) =>
+  Buffer.from(JSON.stringify(p), 'utf8'),
+);
 
 /** A correctly signed, well-formed request. */
 export const signedWebhookArb: fc.Arbitrary<WebhookCase> = webhookBodyArb.map((body) => ({
@@ -186,7 +193,8 @@ export const reserializedWebhookArb: fc.Arbitrary<WebhookCase> = fc
     if (extra === 'trailing-newline') text = `${text}\n`;
     if (extra === 'bom') text = `\ufeff${text}`;
     if (extra === 'escape-slash') text = text.replace(/"name"/, '"n\\u0061me"');
-    if (extra === 'ascii-escape') text = text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (extra === 'ascii-escape')
+      text = text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     return {
       label: `reserialized indent=${JSON.stringify(indent)} seed=${seed} ${extra}`,
       body: Buffer.from(text, 'utf8'),
@@ -203,28 +211,67 @@ const wrongShapeValueArb: fc.Arbitrary<unknown> = fc.oneof(
   // Not an object at all.
   fc.constantFrom(null, true, 0, 1.5, 'events', [], [{ time_ms: 1, events: [] }]),
   // events is not an array.
-  fc.record({ time_ms: fc.nat(), events: fc.oneof(fc.constant(null), fc.constant({}), fc.string(), fc.nat(), fc.constant({ 0: { name: 'channel_occupied', channel: 'a' }, length: 1 })) }),
+  fc.record({
+    time_ms: fc.nat(),
+    events: fc.oneof(
+      fc.constant(null),
+      fc.constant({}),
+      fc.string(),
+      fc.nat(),
+      fc.constant({ 0: { name: 'channel_occupied', channel: 'a' }, length: 1 }),
+    ),
+  }),
   // time_ms missing or not a number.
   fc.record({ events: fc.array(webhookEventArb, { maxLength: 2 }) }),
-  fc.record({ time_ms: fc.oneof(fc.string(), fc.constant(null), fc.constant([1]), fc.constant({})), events: fc.array(webhookEventArb, { maxLength: 2 }) }),
+  fc.record({
+    time_ms: fc.oneof(fc.string(), fc.constant(null), fc.constant([1]), fc.constant({})),
+    events: fc.array(webhookEventArb, { maxLength: 2 }),
+  }),
   // Events that are not objects, have no name, a non-string name or an unknown name.
-  fc.record({ time_ms: fc.nat(), events: fc.array(fc.oneof(fc.constant(null), fc.nat(), fc.string(), fc.constant([])), { minLength: 1, maxLength: 3 }) }),
+  fc.record({
+    time_ms: fc.nat(),
+    events: fc.array(fc.oneof(fc.constant(null), fc.nat(), fc.string(), fc.constant([])), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  }),
   fc.record({ time_ms: fc.nat(), events: fc.tuple(fc.record({ channel: channelNameArb })) }),
-  fc.record({ time_ms: fc.nat(), events: fc.tuple(fc.record({ name: fc.oneof(fc.nat(), fc.constant(null), fc.constant(['channel_occupied']), fc.constant({})), channel: channelNameArb })) }),
+  fc.record({
+    time_ms: fc.nat(),
+    events: fc.tuple(
+      fc.record({
+        name: fc.oneof(fc.nat(), fc.constant(null), fc.constant(['channel_occupied']), fc.constant({})),
+        channel: channelNameArb,
+      }),
+    ),
+  }),
   fc.record({
     time_ms: fc.nat(),
     events: fc.tuple(
       fc.record({
         name: fc.oneof(
           nastyStringArb.filter((s) => !(KNOWN_EVENT_NAMES as readonly string[]).includes(s)),
-          fc.constantFrom('CHANNEL_OCCUPIED', 'channel_occupied ', ' client_event', 'member_added\u0000', '__proto__', 'constructor', 'toString', 'hasOwnProperty'),
+          fc.constantFrom(
+            'CHANNEL_OCCUPIED',
+            'channel_occupied ',
+            ' client_event',
+            'member_added\u0000',
+            '__proto__',
+            'constructor',
+            'toString',
+            'hasOwnProperty',
+          ),
         ),
         channel: channelNameArb,
       }),
     ),
   }),
   // Prototype-pollution attempts.
-  fc.constant(JSON.parse('{"time_ms":1,"events":[{"name":"channel_occupied","channel":"x","__proto__":{"polluted":true}}]}') as unknown),
+  fc.constant(
+    JSON.parse(
+      '{"time_ms":1,"events":[{"name":"channel_occupied","channel":"x","__proto__":{"polluted":true}}]}',
+    ) as unknown,
+  ),
   fc.constant(JSON.parse('{"__proto__":{"polluted":true,"events":[]},"time_ms":1}') as unknown),
   fc.constant(JSON.parse('{"time_ms":1,"events":[],"constructor":{"prototype":{"polluted":true}}}') as unknown),
 );
@@ -234,36 +281,52 @@ export const signedGarbageArb: fc.Arbitrary<WebhookCase> = fc
   .oneof(
     fc.uint8Array({ maxLength: 300 }).map((b) => ({ label: 'random bytes', body: Buffer.from(b) })),
     nastyStringArb.map((s) => ({ label: 'random string', body: Buffer.from(s, 'utf8') })),
-    fc.constantFrom(
-      '',
-      ' ',
-      'null',
-      '{',
-      '{"time_ms":1,"events":[',
-      'time_ms=1&events=[]',
-      '<xml/>',
-      '{"time_ms":1,"events":[]}\u0000',
-      '\u0000{"time_ms":1,"events":[]}',
-      '{"time_ms":1,"events":[{"name":"channel_occupied","channel":"a"}]}garbage',
-      '{"time_ms":1,"events":[{"name":"channel_occupied","channel":"a"}]} {"time_ms":2}',
-      '{"time_ms":1,"time_ms":"x","events":[{"name":"channel_occupied","channel":"a"}]}',
-      '{"time_ms":NaN,"events":[]}',
-      '{"time_ms":Infinity,"events":[]}',
-      '{"time_ms":1e999,"events":[{"name":"channel_occupied","channel":"a"}]}',
-      "{'time_ms':1,'events':[]}",
-    ).map((s) => ({ label: `literal ${JSON.stringify(s)}`, body: Buffer.from(s, 'utf8') })),
-    wrongShapeValueArb.map((v) => ({ label: 'wrong shape', body: Buffer.from(JSON.stringify(v) ?? 'undefined', 'utf8') })),
+    fc
+      .constantFrom(
+        '',
+        ' ',
+        'null',
+        '{',
+        '{"time_ms":1,"events":[',
+        'time_ms=1&events=[]',
+        '<xml/>',
+        '{"time_ms":1,"events":[]}\u0000',
+        '\u0000{"time_ms":1,"events":[]}',
+        '{"time_ms":1,"events":[{"name":"channel_occupied","channel":"a"}]}garbage',
+        '{"time_ms":1,"events":[{"name":"channel_occupied","channel":"a"}]} {"time_ms":2}',
+        '{"time_ms":1,"time_ms":"x","events":[{"name":"channel_occupied","channel":"a"}]}',
+        '{"time_ms":NaN,"events":[]}',
+        '{"time_ms":Infinity,"events":[]}',
+        '{"time_ms":1e999,"events":[{"name":"channel_occupied","channel":"a"}]}',
+        "{'time_ms':1,'events':[]}",
+      )
+      .map((s) => ({ label: `literal ${JSON.stringify(s)}`, body: Buffer.from(s, 'utf8') })),
+    wrongShapeValueArb.map((v) => ({
+      label: 'wrong shape',
+      body: Buffer.from(JSON.stringify(v) ?? 'undefined', 'utf8'),
+    })),
     // Invalid UTF-8 inside an otherwise fine body.
-    fc.constantFrom(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xc0, 0xaf])).map(
-      (b) => ({ label: 'invalid utf-8', body: b }),
-    ),
+    fc
+      .constantFrom(
+        Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
+        Buffer.from([0xed, 0xa0, 0x80]),
+        Buffer.from([0xc0, 0xaf]),
+      )
+      .map((b) => ({ label: 'invalid utf-8', body: b })),
     // Deep nesting inside a field the shape check might walk.
     fc.integer({ min: 1_000, max: 50_000 }).map((depth) => ({
       label: `nesting depth ${depth}`,
-      body: Buffer.from(`{"time_ms":1,"events":[{"name":"client_event","channel":"a","data":${'['.repeat(depth)}${']'.repeat(depth)}}]}`),
+      body: Buffer.from(
+        `{"time_ms":1,"events":[{"name":"client_event","channel":"a","data":${'['.repeat(depth)}${']'.repeat(depth)}}]}`,
+      ),
     })),
   )
-  .map(({ label, body }) => ({ label: `signed garbage: ${label}`, body, key: HOSTILE_APP.key, signature: hmacHex(HOSTILE_APP.secret, body) }));
+  .map(({ label, body }) => ({
+    label: `signed garbage: ${label}`,
+    body,
+    key: HOSTILE_APP.key,
+    signature: hmacHex(HOSTILE_APP.secret, body),
+  }));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Signature and key header variants
@@ -284,42 +347,46 @@ const hexArb = (min: number, max: number) =>
 export function signatureVariantArb(good: string): fc.Arbitrary<{ label: string; signature: HeaderValue }> {
   const b64 = Buffer.from(good, 'hex').toString('base64');
   return fc.oneof(
-    fc.constantFrom<[string, HeaderValue]>(
-      ['absent', undefined],
-      ['null', null],
-      ['empty', ''],
-      ['upper-case hex of the right value', good.toUpperCase()],
-      ['mixed-case hex of the right value', good.slice(0, 32).toUpperCase() + good.slice(32)],
-      ['right value + "zz"', `${good}zz`],
-      ['right value + "0"', `${good}0`],
-      ['right value + "00"', `${good}00`],
-      ['right value minus last char', good.slice(0, -1)],
-      ['right value minus last byte', good.slice(0, -2)],
-      ['first half of right value', good.slice(0, 32)],
-      ['last char made non-hex', `${good.slice(0, -1)}g`],
-      ['last byte made non-hex', `${good.slice(0, -2)}zz`],
-      ['right value with leading space', ` ${good}`],
-      ['right value with trailing space', `${good} `],
-      ['right value with trailing newline', `${good}\n`],
-      ['right value with NUL', `${good}\u0000`],
-      ['sha256= prefix', `sha256=${good}`],
-      ['base64 of the right MAC', b64],
-      ['base64url of the right MAC', Buffer.from(good, 'hex').toString('base64url')],
-      ['duplicated header joined by Node', `${good}, ${good}`],
-      ['right value twice', good + good],
-      ['array: right twice', [good, good]],
-      ['array: wrong then right', ['0'.repeat(64), good]],
-      ['array: right then wrong', [good, '0'.repeat(64)]],
-      ['array: empty', []],
-      ['array: right then empty', [good, '']],
-      ['64 zeros', '0'.repeat(64)],
-      ['fullwidth', good.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)))],
-    ).map(([label, signature]) => ({ label, signature })),
+    fc
+      .constantFrom<[string, HeaderValue]>(
+        ['absent', undefined],
+        ['null', null],
+        ['empty', ''],
+        ['upper-case hex of the right value', good.toUpperCase()],
+        ['mixed-case hex of the right value', good.slice(0, 32).toUpperCase() + good.slice(32)],
+        ['right value + "zz"', `${good}zz`],
+        ['right value + "0"', `${good}0`],
+        ['right value + "00"', `${good}00`],
+        ['right value minus last char', good.slice(0, -1)],
+        ['right value minus last byte', good.slice(0, -2)],
+        ['first half of right value', good.slice(0, 32)],
+        ['last char made non-hex', `${good.slice(0, -1)}g`],
+        ['last byte made non-hex', `${good.slice(0, -2)}zz`],
+        ['right value with leading space', ` ${good}`],
+        ['right value with trailing space', `${good} `],
+        ['right value with trailing newline', `${good}\n`],
+        ['right value with NUL', `${good}\u0000`],
+        ['sha256= prefix', `sha256=${good}`],
+        ['base64 of the right MAC', b64],
+        ['base64url of the right MAC', Buffer.from(good, 'hex').toString('base64url')],
+        ['duplicated header joined by Node', `${good}, ${good}`],
+        ['right value twice', good + good],
+        ['array: right twice', [good, good]],
+        ['array: wrong then right', ['0'.repeat(64), good]],
+        ['array: right then wrong', [good, '0'.repeat(64)]],
+        ['array: empty', []],
+        ['array: right then empty', [good, '']],
+        ['64 zeros', '0'.repeat(64)],
+        ['fullwidth', good.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)))],
+      )
+      .map(([label, signature]) => ({ label, signature })),
     hexArb(0, 130).map((s) => ({ label: 'random hex', signature: s })),
     hexArb(64, 64).map((s) => ({ label: 'random 64-char hex', signature: s })),
     fc.string({ maxLength: 100 }).map((s) => ({ label: 'random string', signature: s })),
     nastyStringArb.map((s) => ({ label: 'nasty string', signature: s })),
-    fc.array(fc.oneof(hexArb(64, 64), fc.string()), { minLength: 2, maxLength: 4 }).map((a) => ({ label: 'random array', signature: a })),
+    fc
+      .array(fc.oneof(hexArb(64, 64), fc.string()), { minLength: 2, maxLength: 4 })
+      .map((a) => ({ label: 'random array', signature: a })),
     fc.tuple(fc.nat(63), fc.constantFrom(...'0123456789abcdef')).map(([at, c]) => ({
       label: 'right value with one hex digit replaced',
       signature: good.slice(0, at) + c + good.slice(at + 1),
@@ -329,23 +396,28 @@ export function signatureVariantArb(good: string): fc.Arbitrary<{ label: string;
 
 /** Key header variants. Only the exact key (as a plain string) is right. */
 export const keyVariantArb: fc.Arbitrary<{ label: string; key: HeaderValue }> = fc.oneof(
-  fc.constantFrom<[string, HeaderValue]>(
-    ['absent', undefined],
-    ['null', null],
-    ['empty', ''],
-    ['upper-case', HOSTILE_APP.key.toUpperCase()],
-    ['leading space', ` ${HOSTILE_APP.key}`],
-    ['trailing space', `${HOSTILE_APP.key} `],
-    ['trailing NUL', `${HOSTILE_APP.key}\u0000`],
-    ['prefix', HOSTILE_APP.key.slice(0, -1)],
-    ['the secret', HOSTILE_APP.secret],
-    ['duplicated header joined by Node', `${HOSTILE_APP.key}, ${HOSTILE_APP.key}`],
-    ['array: key twice', [HOSTILE_APP.key, HOSTILE_APP.key]],
-    ['array: other then key', ['other-key', HOSTILE_APP.key]],
-    ['array: key then other', [HOSTILE_APP.key, 'other-key']],
-    ['array: empty', []],
-  ).map(([label, key]) => ({ label, key })),
-  fc.string({ maxLength: 40 }).filter((s) => s !== HOSTILE_APP.key).map((key) => ({ label: 'random key', key })),
+  fc
+    .constantFrom<[string, HeaderValue]>(
+      ['absent', undefined],
+      ['null', null],
+      ['empty', ''],
+      ['upper-case', HOSTILE_APP.key.toUpperCase()],
+      ['leading space', ` ${HOSTILE_APP.key}`],
+      ['trailing space', `${HOSTILE_APP.key} `],
+      ['trailing NUL', `${HOSTILE_APP.key}\u0000`],
+      ['prefix', HOSTILE_APP.key.slice(0, -1)],
+      ['the secret', HOSTILE_APP.secret],
+      ['duplicated header joined by Node', `${HOSTILE_APP.key}, ${HOSTILE_APP.key}`],
+      ['array: key twice', [HOSTILE_APP.key, HOSTILE_APP.key]],
+      ['array: other then key', ['other-key', HOSTILE_APP.key]],
+      ['array: key then other', [HOSTILE_APP.key, 'other-key']],
+      ['array: empty', []],
+    )
+    .map(([label, key]) => ({ label, key })),
+  fc
+    .string({ maxLength: 40 })
+    .filter((s) => s !== HOSTILE_APP.key)
+    .map((key) => ({ label: 'random key', key })),
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -415,7 +487,12 @@ export function payloadShape(value: unknown): 'documented' | 'open' | 'malformed
  * names (checked at bootstrap), which the route specs verify.
  */
 export function isTypedPayload(value: unknown): boolean {
-  if (!isObject(value) || typeof value.time_ms !== 'number' || !Number.isFinite(value.time_ms) || !Array.isArray(value.events)) {
+  if (
+    !isObject(value) ||
+    typeof value.time_ms !== 'number' ||
+    !Number.isFinite(value.time_ms) ||
+    !Array.isArray(value.events)
+  ) {
     return false;
   }
   return (value.events as unknown[]).every((e) => {

@@ -144,7 +144,11 @@ function behave(behaviour: Behaviour, req: http.IncomingMessage, res: http.Serve
     }
     case 'gzip-bomb': {
       const body = gzipBomb();
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': body.length,
+      });
       res.on('error', () => undefined);
       res.end(body);
       return;

@@ -16,7 +16,7 @@ import { waitFor, withTimeout } from './wait.js';
 // the namespace, while Node (and jest's ESM mode) hand over `module.exports` itself as the default import.
 type PusherJsClass = typeof pusherJsExport.default;
 export const PusherJs: PusherJsClass =
-  ((pusherJsExport as unknown as { default?: PusherJsClass }).default ?? (pusherJsExport as unknown as PusherJsClass));
+  (pusherJsExport as unknown as { default?: PusherJsClass }).default ?? (pusherJsExport as unknown as PusherJsClass);
 export type PusherJsClient = InstanceType<PusherJsClass>;
 
 // pusher-js's Node build uses faye-websocket 0.11, whose close() arms a 30 s timer even when the socket is already

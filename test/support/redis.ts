@@ -23,15 +23,19 @@ export async function startRedis(): Promise<TestRedis> {
   let lastOutput = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freeTcpPort(host);
-    const child = trackClose(spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }));
-    const ready = await withTimeout(readyOrExit(child), 15_000, `redis-server on port ${port} to accept connections`).catch(
-      async (error: unknown) => {
-        await stopChild(child);
-        throw error;
-      },
+    const child = trackClose(
+      spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     );
+    const ready = await withTimeout(
+      readyOrExit(child),
+      15_000,
+      `redis-server on port ${port} to accept connections`,
+    ).catch(async (error: unknown) => {
+      await stopChild(child);
+      throw error;
+    });
     if (ready.ok) return { host, port, pid: child.pid!, stop: () => stopChild(child) };
     lastOutput = ready.output;
   }

@@ -55,7 +55,14 @@ export async function startRoundRobinProxy(upstreams: readonly Upstream[]): Prom
         const upstream = live[turn % live.length]!;
         // A new connection per request (agent: false): a replica that shuts down refuses new connections at once.
         const forwarded = httpRequest(
-          { host: '127.0.0.1', port: upstream.port, method: incoming.method, path: incoming.url, headers, agent: false },
+          {
+            host: '127.0.0.1',
+            port: upstream.port,
+            method: incoming.method,
+            path: incoming.url,
+            headers,
+            agent: false,
+          },
           (answer) => {
             log.push({
               upstream: upstream.name,
@@ -65,7 +72,8 @@ export async function startRoundRobinProxy(upstreams: readonly Upstream[]): Prom
               status: answer.statusCode ?? 0,
             });
             const answerHeaders: IncomingHttpHeaders = {};
-            for (const [name, value] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(name)) answerHeaders[name] = value;
+            for (const [name, value] of Object.entries(answer.headers))
+              if (!HOP_BY_HOP.has(name)) answerHeaders[name] = value;
             outgoing.writeHead(answer.statusCode ?? 502, answerHeaders);
             answer.pipe(outgoing);
           },
@@ -78,7 +86,9 @@ export async function startRoundRobinProxy(upstreams: readonly Upstream[]): Prom
             if (index !== -1) live.splice(index, 1);
             attempt();
           } else if (!outgoing.headersSent) {
-            outgoing.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream ${upstream.name}: ${error.code ?? error.message}`);
+            outgoing
+              .writeHead(502, { 'content-type': 'text/plain' })
+              .end(`upstream ${upstream.name}: ${error.code ?? error.message}`);
           } else {
             outgoing.destroy(error);
           }

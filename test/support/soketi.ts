@@ -5,7 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { startSoketi, type EmbeddedSoketi, type StartSoketiOptions } from '../../sample/embedded-soketi.js';
 
-export { freeTcpPort, SOKETI_WEBHOOK_EVENTS, startSoketi, type EmbeddedSoketi, type StartSoketiOptions } from '../../sample/embedded-soketi.js';
+export {
+  freeTcpPort,
+  SOKETI_WEBHOOK_EVENTS,
+  startSoketi,
+  type EmbeddedSoketi,
+  type StartSoketiOptions,
+} from '../../sample/embedded-soketi.js';
 
 /** Random credentials of one soketi app. */
 export interface SoketiApp {

@@ -30,7 +30,11 @@ export class FetchTransport implements HttpTransport {
   /** @throws PusherConfigurationError when no fetch is given and the runtime has none. */
   constructor(options: FetchTransportOptions = {}) {
     const given = options.fetch;
-    if (given === undefined ? typeof (globalThis as { fetch?: unknown }).fetch !== 'function' : typeof given !== 'function') {
+    if (
+      given === undefined
+        ? typeof (globalThis as { fetch?: unknown }).fetch !== 'function'
+        : typeof given !== 'function'
+    ) {
       throw new PusherConfigurationError(
         'FetchTransport needs a fetch implementation: this runtime has no global fetch, pass { fetch }.',
         'transport',

@@ -10,7 +10,7 @@ export function undiciUnavailableReason(): string | undefined {
   }
   // Bun answers `import 'undici'` with its own module, whose Agent has no dispatch().
   if ((globalThis as { process?: { versions?: { bun?: unknown } } }).process?.versions?.bun !== undefined) {
-    return "Bun replaces undici with its own module, whose Agent has no dispatch()";
+    return 'Bun replaces undici with its own module, whose Agent has no dispatch()';
   }
   return undefined;
 }

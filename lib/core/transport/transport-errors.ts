@@ -71,7 +71,10 @@ export function toHttpTransportError(error: unknown, context: TransportFailureCo
   }
   // A socket ETIMEDOUT is "not sent" only when the request provably never reached a connected socket: after the
   // write it may have been processed, and retrying it could deliver an event twice.
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || (code === 'ETIMEDOUT' && !context.responded && context.requestStarted === false)) {
+  if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    (code === 'ETIMEDOUT' && !context.responded && context.requestStarted === false)
+  ) {
     return via
       ? new HttpTransportError(`connecting to the proxy timed out (${code})`, 'EPROXY', false)
       : new HttpTransportError(`connecting timed out (${code})`, 'ETIMEDOUT', false);
@@ -83,7 +86,9 @@ export function toHttpTransportError(error: unknown, context: TransportFailureCo
     // "Proxy response (403) !== 200 when HTTP Tunneling": only the status, nothing of the request.
     const status = /\((\d{3})\)/.exec(messageOf(error))?.[1];
     return new HttpTransportError(
-      status === undefined ? `the proxy refused the tunnel (${code})` : `the proxy refused the tunnel with status ${status}`,
+      status === undefined
+        ? `the proxy refused the tunnel (${code})`
+        : `the proxy refused the tunnel with status ${status}`,
       'EPROXY',
       false,
     );

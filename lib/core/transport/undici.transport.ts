@@ -137,13 +137,15 @@ export class UndiciTransport implements HttpTransport {
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.pool.closed = true;
-      this.closing = this.opening.then(
-        () => this.dispatcher?.close(),
-        () => undefined,
-      ).then(
-        () => undefined,
-        () => undefined,
-      );
+      this.closing = this.opening
+        .then(
+          () => this.dispatcher?.close(),
+          () => undefined,
+        )
+        .then(
+          () => undefined,
+          () => undefined,
+        );
     }
     return this.closing;
   }
@@ -269,7 +271,9 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   /** The deadline has passed: reject now, and stop the request (at once, or as soon as it leaves the pool's queue). */
   expire(): void {
     // Still queued in the pool (no controller yet) means the server cannot have seen it.
-    this.abort(new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', this.controller !== undefined));
+    this.abort(
+      new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', this.controller !== undefined),
+    );
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -291,7 +295,12 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     const headers = singleValued(this.headers);
     const chunks = this.chunks;
-    const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8');
+    const body =
+      chunks.length === 1
+        ? chunks[0]!.toString('utf8')
+        : chunks.length === 0
+          ? ''
+          : Buffer.concat(chunks).toString('utf8');
     const resolve = this.resolve;
     this.finish();
     resolve({ status: this.status, headers, body });
@@ -358,7 +367,8 @@ function singleValued(received: IncomingHttpHeaders): Record<string, string | un
   let joined: Record<string, string | undefined> | undefined;
   for (const name in received) {
     const value = received[name];
-    if (Array.isArray(value)) (joined ??= { ...(received as Record<string, string | undefined>) })[name] = value.join(', ');
+    if (Array.isArray(value))
+      (joined ??= { ...(received as Record<string, string | undefined>) })[name] = value.join(', ');
   }
   return joined ?? (received as Record<string, string | undefined>);
 }

@@ -35,15 +35,23 @@ describe('authorizeChannel', () => {
 
   it('adds shared_secret for a private-encrypted channel, outside the signature', () => {
     const masterKey = parseMasterKey(Buffer.alloc(32, 3).toString('base64'));
-    const result = authorizeChannel({ ...signer, encryption: new ChannelEncryption(masterKey) }, '1234.1234', 'private-encrypted-foo');
+    const result = authorizeChannel(
+      { ...signer, encryption: new ChannelEncryption(masterKey) },
+      '1234.1234',
+      'private-encrypted-foo',
+    );
     const plain = authorizeChannel(signer, '1234.1234', 'private-foo');
-    expect(result.shared_secret).toBe(Buffer.from(deriveChannelKey('private-encrypted-foo', masterKey)).toString('base64'));
+    expect(result.shared_secret).toBe(
+      Buffer.from(deriveChannelKey('private-encrypted-foo', masterKey)).toString('base64'),
+    );
     expect(result.auth).not.toBe(plain.auth);
     expect(result.auth).toMatch(/^278d425bdf160c739803:[0-9a-f]{64}$/);
   });
 
   it('refuses an encrypted channel without a master key (rule encryption-master-key-required)', () => {
-    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'private-encrypted-foo'))).toBe('encryption-master-key-required');
+    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'private-encrypted-foo'))).toBe(
+      'encryption-master-key-required',
+    );
   });
 
   it.each(['1.1:', ':1.1', '1.1\n:', '1.1\n', '1234', '1.1:presence-x', 'a.1', '', ' 1.1'])(
@@ -62,8 +70,12 @@ describe('authorizeChannel', () => {
   });
 
   it('refuses a presence user_id that is empty or over 128 characters, and signs any other string', () => {
-    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', { user_id: '' }))).toBe('presence-user-id-required');
-    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', { user_id: 'u'.repeat(129) }))).toBe('presence-user-id-length');
+    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', { user_id: '' }))).toBe(
+      'presence-user-id-required',
+    );
+    expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', { user_id: 'u'.repeat(129) }))).toBe(
+      'presence-user-id-length',
+    );
     // Presence ids never become channel names: characters outside the channel set are fine.
     for (const userId of ['é', 'a+b@x.com', 'Ada Lovelace', 'u'.repeat(128)]) {
       const answer = authorizeChannel(signer, '1.1', 'presence-room', { user_id: userId });
@@ -74,21 +86,30 @@ describe('authorizeChannel', () => {
   it('refuses member data over 1 KB as JSON by default, and over maxPresenceDataBytes when set', () => {
     const big = { user_id: '1', user_info: { bio: 'x'.repeat(20 * 1024) } };
     expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', big))).toBe('presence-data-size');
-    const justFits = { user_id: '1', user_info: { bio: 'x'.repeat(1024 - '{"user_id":"1","user_info":{"bio":""}}'.length) } };
+    const justFits = {
+      user_id: '1',
+      user_info: { bio: 'x'.repeat(1024 - '{"user_id":"1","user_info":{"bio":""}}'.length) },
+    };
     expect(authorizeChannel(signer, '1.1', 'presence-room', justFits).channel_data).toHaveLength(1024);
     const oneMore = { user_id: '1', user_info: { bio: justFits.user_info.bio + 'x' } };
     expect(ruleOf(() => authorizeChannel(signer, '1.1', 'presence-room', oneMore))).toBe('presence-data-size');
-    expect(authorizeChannel({ ...signer, maxPresenceDataBytes: 64 * 1024 }, '1.1', 'presence-room', big).channel_data).toContain('"bio"');
+    expect(
+      authorizeChannel({ ...signer, maxPresenceDataBytes: 64 * 1024 }, '1.1', 'presence-room', big).channel_data,
+    ).toContain('"bio"');
   });
 
   it('takes only the SIGNED_IN_USER symbol, never its old string spelling, for a signed-in presence member', () => {
     expect(typeof SIGNED_IN_USER).toBe('symbol');
-    expect(() => authorizeChannel(signer, '1.1', 'presence-room', 'signed-in-user' as never)).toThrow(PusherValidationError);
+    expect(() => authorizeChannel(signer, '1.1', 'presence-room', 'signed-in-user' as never)).toThrow(
+      PusherValidationError,
+    );
   });
 
   it("signs a signed-in user's presence subscription without channel_data (socket_id:channel)", () => {
     const answer = authorizeChannel(signer, '1234.1234', 'presence-room', SIGNED_IN_USER);
-    expect(answer).toEqual({ auth: `${signer.key}:${createHmac('sha256', signer.secret).update('1234.1234:presence-room').digest('hex')}` });
+    expect(answer).toEqual({
+      auth: `${signer.key}:${createHmac('sha256', signer.secret).update('1234.1234:presence-room').digest('hex')}`,
+    });
   });
 
   it('refuses a non-object user_info (rule presence-user-info)', () => {
@@ -129,11 +150,17 @@ describe('authenticateUser', () => {
   });
 
   it('refuses a watchlist that is not an array of user ids', () => {
-    expect(ruleOf(() => authenticateUser(signer, '1.1', { id: '1', watchlist: 'u1' as unknown as string[] }))).toBe('watchlist-type');
-    expect(ruleOf(() => authenticateUser(signer, '1.1', { id: '1', watchlist: [''] }))).toBe('watchlist-user-id-required');
+    expect(ruleOf(() => authenticateUser(signer, '1.1', { id: '1', watchlist: 'u1' as unknown as string[] }))).toBe(
+      'watchlist-type',
+    );
+    expect(ruleOf(() => authenticateUser(signer, '1.1', { id: '1', watchlist: [''] }))).toBe(
+      'watchlist-user-id-required',
+    );
   });
 
   it('refuses a non-object user_info (rule user-info)', () => {
-    expect(ruleOf(() => authenticateUser(signer, '1.1', { id: '1', user_info: [] as unknown as Record<string, unknown> }))).toBe('user-info');
+    expect(
+      ruleOf(() => authenticateUser(signer, '1.1', { id: '1', user_info: [] as unknown as Record<string, unknown> })),
+    ).toBe('user-info');
   });
 });

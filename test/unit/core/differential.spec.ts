@@ -20,7 +20,13 @@ const key = 'differential-key';
 const secret = 'differential-secret-0123456789';
 const masterKeyBase64 = Buffer.alloc(32, 0x5a).toString('base64');
 const official = new OfficialPusher({ appId, key, secret, cluster: 'mt1', encryptionMasterKeyBase64: masterKeyBase64 });
-const ours = new Pusher({ appId, key, secret, encryptionMasterKeyBase64: masterKeyBase64, transport: new FakeTransport() });
+const ours = new Pusher({
+  appId,
+  key,
+  secret,
+  encryptionMasterKeyBase64: masterKeyBase64,
+  transport: new FakeTransport(),
+});
 
 const RUNS = 300;
 const CHANNEL_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-=@,.;'.split('');
@@ -28,8 +34,12 @@ const CHANNEL_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 const nameChars = (min: number, max: number) =>
   fc.array(fc.constantFrom(...CHANNEL_CHARS), { minLength: min, maxLength: max }).map((chars) => chars.join(''));
 // Up to 20 digits each, the bound the core allows (any unsigned 64-bit integer).
-const socketId = fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 20n - 1n })).map(([a, b]) => `${a}.${b}`);
-const privateChannel = fc.tuple(fc.constantFrom('private-', 'private-encrypted-'), nameChars(1, 150)).map(([p, n]) => p + n);
+const socketId = fc
+  .tuple(fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }), fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }))
+  .map(([a, b]) => `${a}.${b}`);
+const privateChannel = fc
+  .tuple(fc.constantFrom('private-', 'private-encrypted-'), nameChars(1, 150))
+  .map(([p, n]) => p + n);
 const presenceChannel = nameChars(1, 150).map((n) => 'presence-' + n);
 const publicChannel = nameChars(1, 200).filter((n) => !n.startsWith('private-encrypted-'));
 const userId = nameChars(1, 128);
@@ -86,7 +96,10 @@ describe('differential: user authentication', () => {
 });
 
 /** The official client signs with its own clock: pin it to `ms`, then read its auth_signature. */
-function officialSignature(ms: number, request: { method: string; path: string; params?: Record<string, string>; body?: string }): string {
+function officialSignature(
+  ms: number,
+  request: { method: string; path: string; params?: Record<string, string>; body?: string },
+): string {
   jest.spyOn(Date, 'now').mockReturnValue(ms);
   const query = official.createSignedQueryString(request);
   jest.restoreAllMocks();
@@ -104,14 +117,33 @@ describe('differential: request signatures', () => {
       fc.property(
         timestampMs,
         fc.constantFrom<'GET' | 'POST'>('GET', 'POST'),
-        fc.constantFrom('/events', '/batch_events', '/channels', '/channels/presence-x/users', '/users/u1/terminate_connections'),
+        fc.constantFrom(
+          '/events',
+          '/batch_events',
+          '/channels',
+          '/channels/presence-x/users',
+          '/users/u1/terminate_connections',
+        ),
         params,
         fc.json({ maxDepth: 3 }),
         (ms, method, sub, query, json) => {
           const path = `/apps/${appId}${sub}`;
           const body = method === 'POST' ? json : undefined;
-          const ourQuery = signRequestQuery({ key, secret, method, path, params: query, body, timestamp: Math.floor(ms / 1000) });
-          const expected = officialSignature(ms, { method, path, params: query, ...(body === undefined ? {} : { body }) });
+          const ourQuery = signRequestQuery({
+            key,
+            secret,
+            method,
+            path,
+            params: query,
+            body,
+            timestamp: Math.floor(ms / 1000),
+          });
+          const expected = officialSignature(ms, {
+            method,
+            path,
+            params: query,
+            ...(body === undefined ? {} : { body }),
+          });
           expect(new URLSearchParams(ourQuery).get('auth_signature')).toBe(expected);
         },
       ),
@@ -124,7 +156,10 @@ describe('differential: request signatures', () => {
       fc.asyncProperty(
         fc.array(publicChannel, { minLength: 1, maxLength: 5 }),
         nameChars(1, 50).filter((n) => !n.startsWith('pusher')),
-        fc.oneof(fc.string({ maxLength: 200 }), fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== null && JSON.stringify(v) !== undefined)),
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.jsonValue({ maxDepth: 3 }).filter((v) => v !== null && JSON.stringify(v) !== undefined),
+        ),
         fc.option(socketId, { nil: undefined }),
         async (channels, event, data, socket) => {
           const transport = new FakeTransport();
@@ -133,7 +168,9 @@ describe('differential: request signatures', () => {
           await client.close();
           const request = transport.requests[0]!;
           const { auth_timestamp: seconds, auth_signature: signature, body_md5: bodyMd5 } = request.query;
-          expect(signature).toBe(officialSignature(Number(seconds) * 1000, { method: 'POST', path: request.pathname, body: request.body! }));
+          expect(signature).toBe(
+            officialSignature(Number(seconds) * 1000, { method: 'POST', path: request.pathname, body: request.body! }),
+          );
           expect(bodyMd5).toBeDefined();
         },
       ),

@@ -53,7 +53,9 @@ describe('ChannelEncryption', () => {
   const channel = 'private-encrypted-room';
 
   it('derives SHA-256(channel name ‖ master key) and exposes it as base64 shared_secret', () => {
-    const expected = createHash('sha256').update(Buffer.concat([Buffer.from(channel), Buffer.alloc(32, 7)])).digest();
+    const expected = createHash('sha256')
+      .update(Buffer.concat([Buffer.from(channel), Buffer.alloc(32, 7)]))
+      .digest();
     expect(Buffer.from(deriveChannelKey(channel, masterKey))).toEqual(expected);
     expect(new ChannelEncryption(masterKey).sharedSecret(channel)).toBe(expected.toString('base64'));
   });
@@ -77,8 +79,15 @@ describe('ChannelEncryption', () => {
   it('decrypts what tweetnacl sealed, and round-trips its own output', () => {
     const encryption = new ChannelEncryption(masterKey);
     const nonce = new Uint8Array(randomBytes(24));
-    const sealed = nacl.secretbox(new Uint8Array(Buffer.from('"client data"')), nonce, new Uint8Array(deriveChannelKey(channel, masterKey)));
-    const payload = JSON.stringify({ nonce: Buffer.from(nonce).toString('base64'), ciphertext: Buffer.from(sealed).toString('base64') });
+    const sealed = nacl.secretbox(
+      new Uint8Array(Buffer.from('"client data"')),
+      nonce,
+      new Uint8Array(deriveChannelKey(channel, masterKey)),
+    );
+    const payload = JSON.stringify({
+      nonce: Buffer.from(nonce).toString('base64'),
+      ciphertext: Buffer.from(sealed).toString('base64'),
+    });
     expect(encryption.decrypt(channel, payload)).toBe('"client data"');
     expect(encryption.decrypt(channel, encryption.encrypt(channel, 'round trip'))).toBe('round trip');
   });
@@ -93,16 +102,20 @@ describe('ChannelEncryption', () => {
   it('agrees with noble used directly', () => {
     const encryption = new ChannelEncryption(masterKey);
     const payload = JSON.parse(encryption.encrypt(channel, 'noble')) as { nonce: string; ciphertext: string };
-    const opened = xsalsa20poly1305(deriveChannelKey(channel, masterKey), new Uint8Array(Buffer.from(payload.nonce, 'base64'))).decrypt(
-      new Uint8Array(Buffer.from(payload.ciphertext, 'base64')),
-    );
+    const opened = xsalsa20poly1305(
+      deriveChannelKey(channel, masterKey),
+      new Uint8Array(Buffer.from(payload.nonce, 'base64')),
+    ).decrypt(new Uint8Array(Buffer.from(payload.ciphertext, 'base64')));
     expect(Buffer.from(opened).toString()).toBe('noble');
   });
 
   it.each([
     ['not JSON', 'nope'],
     ['missing fields', '{"nonce":"AAAA"}'],
-    ['a short nonce', JSON.stringify({ nonce: Buffer.alloc(8).toString('base64'), ciphertext: Buffer.alloc(32).toString('base64') })],
+    [
+      'a short nonce',
+      JSON.stringify({ nonce: Buffer.alloc(8).toString('base64'), ciphertext: Buffer.alloc(32).toString('base64') }),
+    ],
   ])('refuses %s with rule encrypted-payload', (_label, payload) => {
     const error = catchError(() => new ChannelEncryption(masterKey).decrypt(channel, payload)) as PusherValidationError;
     expect(error).toBeInstanceOf(PusherValidationError);

@@ -1,4 +1,8 @@
-import type { HttpTransport, HttpTransportRequest, HttpTransportResponse } from '../../../lib/core/transport/http-transport.js';
+import type {
+  HttpTransport,
+  HttpTransportRequest,
+  HttpTransportResponse,
+} from '../../../lib/core/transport/http-transport.js';
 
 /** One request as the fake network saw it. */
 export interface RecordedRequest {

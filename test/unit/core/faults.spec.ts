@@ -102,24 +102,40 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
     ['oversized chunked body', { kind: 'oversized', chunked: true }, { status: 0, code: 'ENETWORK' }],
     ['500', { kind: 'respond', status: 500, body: 'Internal Server Error' }, { status: 500 }],
     ['502', { kind: 'respond', status: 502, body: '<html>Bad Gateway</html>' }, { status: 502 }],
-    ['503', { kind: 'respond', status: 503, body: 'Service Unavailable', headers: { 'Retry-After': '1' } }, { status: 503 }],
-    ['429', { kind: 'respond', status: 429, body: '{"error":"Too many requests","code":429}', headers: { 'Retry-After': '2' } }, { status: 429 }],
+    [
+      '503',
+      { kind: 'respond', status: 503, body: 'Service Unavailable', headers: { 'Retry-After': '1' } },
+      { status: 503 },
+    ],
+    [
+      '429',
+      {
+        kind: 'respond',
+        status: 429,
+        body: '{"error":"Too many requests","code":429}',
+        headers: { 'Retry-After': '2' },
+      },
+      { status: 429 },
+    ],
     ['401 plain text', { kind: 'respond', status: 401, body: 'Invalid signature' }, { status: 401 }],
     ['400 JSON', { kind: 'respond', status: 400, body: '{"error":"Bad channel name","code":400}' }, { status: 400 }],
   ];
 
-  it.each(faults)('%s ends in the typed error (a stall by the deadline), and the client keeps working', async (_fault, behaviour, expected) => {
-    server.queue(behaviour);
-    const { error } = await outcome(client.request('POST', '/events', { body: '{"name":"e"}' }));
-    expect(error.status).toBe(expected.status);
-    expect(error.code).toBe(expected.code);
-    expect(error.method).toBe('POST');
-    expect(error.path).toBe('/apps/1/events');
-    // Only the stalls end by the deadline; the rest end by what the server did, not by waiting it out.
-    if (expected.code === 'ETIMEDOUT') expect(error.message).toMatch(TIMED_OUT);
-    else expect(error.message).not.toMatch(TIMED_OUT);
-    await expect(client.request('POST', '/events', { body: '{}' })).resolves.toEqual({});
-  });
+  it.each(faults)(
+    '%s ends in the typed error (a stall by the deadline), and the client keeps working',
+    async (_fault, behaviour, expected) => {
+      server.queue(behaviour);
+      const { error } = await outcome(client.request('POST', '/events', { body: '{"name":"e"}' }));
+      expect(error.status).toBe(expected.status);
+      expect(error.code).toBe(expected.code);
+      expect(error.method).toBe('POST');
+      expect(error.path).toBe('/apps/1/events');
+      // Only the stalls end by the deadline; the rest end by what the server did, not by waiting it out.
+      if (expected.code === 'ETIMEDOUT') expect(error.message).toMatch(TIMED_OUT);
+      else expect(error.message).not.toMatch(TIMED_OUT);
+      await expect(client.request('POST', '/events', { body: '{}' })).resolves.toEqual({});
+    },
+  );
 
   it('connection refused ends in ECONNREFUSED, not by the deadline', async () => {
     const port = await closedPort();
@@ -153,7 +169,9 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
     server.setFallback((request) => kindOf(Number(new URLSearchParams(request.url.split('?')[1]).get('n')))[0]);
     try {
       const settled = await Promise.allSettled(
-        Array.from({ length: 60 }, (_, n) => client.request('POST', '/events', { body: '{}', params: { n: String(n) } })),
+        Array.from({ length: 60 }, (_, n) =>
+          client.request('POST', '/events', { body: '{}', params: { n: String(n) } }),
+        ),
       );
       const outcomes = settled.map((result) =>
         result.status === 'fulfilled'
@@ -201,7 +219,11 @@ describe.each(transports)('faults over the %s transport', (_name, makeTransport)
       expect(server.requests).toHaveLength(3);
 
       server.clearRequests();
-      server.queue({ kind: 'respond', status: 503 }, { kind: 'respond', status: 503 }, { kind: 'respond', status: 503 });
+      server.queue(
+        { kind: 'respond', status: 503 },
+        { kind: 'respond', status: 503 },
+        { kind: 'respond', status: 503 },
+      );
       const { error } = await outcome(retrying.request('POST', '/events', { body: '{}' }));
       expect(error.status).toBe(503);
       expect(server.requests).toHaveLength(3);

@@ -43,7 +43,9 @@ describe('nest-pusher/core', () => {
   });
 
   it('has no @nestjs import anywhere under lib/core', () => {
-    const offenders = tsFiles(coreDir).filter((file) => /from\s+['"]@nestjs\/|import\(\s*['"]@nestjs\/|require\(\s*['"]@nestjs\//.test(readFileSync(file, 'utf8')));
+    const offenders = tsFiles(coreDir).filter((file) =>
+      /from\s+['"]@nestjs\/|import\(\s*['"]@nestjs\/|require\(\s*['"]@nestjs\//.test(readFileSync(file, 'utf8')),
+    );
     expect(offenders).toEqual([]);
     expect(tsFiles(coreDir).length).toBeGreaterThan(10);
   });

@@ -1,7 +1,11 @@
 import { resolveRetryPolicy, type RetryOptionsOrOff } from '../../../lib/core/retry.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, createHmac } from 'node:crypto';
-import { PusherHttpClient, createDefaultTransport, type PusherHttpClientConfig } from '../../../lib/core/pusher-http-client.js';
+import {
+  PusherHttpClient,
+  createDefaultTransport,
+  type PusherHttpClientConfig,
+} from '../../../lib/core/pusher-http-client.js';
 import { PusherRequestError, PusherValidationError } from '../../../lib/core/pusher.errors.js';
 import {
   HttpTransportError,
@@ -89,7 +93,9 @@ describe('PusherHttpClient requests', () => {
     server.clearRequests();
     server.queue({ kind: 'respond', body: '{"channels":{"project-3":{"user_count":1}}}' });
     const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data\\"}"}';
-    const result = await client({ now: () => 1353088179_000 }).request<{ channels: unknown }>('POST', '/events', { body });
+    const result = await client({ now: () => 1353088179_000 }).request<{ channels: unknown }>('POST', '/events', {
+      body,
+    });
     expect(result).toEqual({ channels: { 'project-3': { user_count: 1 } } });
     const seen = server.requests[0]!;
     expect(seen.method).toBe('POST');
@@ -151,7 +157,12 @@ describe('PusherHttpClient requests', () => {
       },
     };
     let clock = 1_700_000_000_000;
-    const stepping = client({ transport, retry: { minDelayMs: 1, maxDelayMs: 2 }, now: () => (clock += 1500), timeout: 60_000 });
+    const stepping = client({
+      transport,
+      retry: { minDelayMs: 1, maxDelayMs: 2 },
+      now: () => (clock += 1500),
+      timeout: 60_000,
+    });
     await stepping.request('POST', '/events', { body: '{}' });
     expect(seen).toHaveLength(2);
     expect(seen[0]).not.toBe(seen[1]);
@@ -179,27 +190,34 @@ describe('PusherHttpClient error mapping', () => {
     [500, 'Internal error', /answered 500 .*server error.*retryServerErrors/],
   ];
 
-  it.each(cases)('maps %d to an actionable PusherRequestError with the server words', async (status, words, pattern) => {
-    server.queue({ kind: 'respond', status, body: words });
-    const error = await rejection(client().request('POST', '/events', { body: '{}' }));
-    expect(error).toBeInstanceOf(PusherRequestError);
-    expect(error.status).toBe(status);
-    expect(error.method).toBe('POST');
-    expect(error.path).toBe('/apps/3/events');
-    expect(error.body).toBe(words);
-    expect(error.code).toBeUndefined();
-    expect(error.message).toMatch(pattern);
-    expect(error.message).toContain(words);
-  });
+  it.each(cases)(
+    'maps %d to an actionable PusherRequestError with the server words',
+    async (status, words, pattern) => {
+      server.queue({ kind: 'respond', status, body: words });
+      const error = await rejection(client().request('POST', '/events', { body: '{}' }));
+      expect(error).toBeInstanceOf(PusherRequestError);
+      expect(error.status).toBe(status);
+      expect(error.method).toBe('POST');
+      expect(error.path).toBe('/apps/3/events');
+      expect(error.body).toBe(words);
+      expect(error.code).toBeUndefined();
+      expect(error.message).toMatch(pattern);
+      expect(error.message).toContain(words);
+    },
+  );
 
   it("quotes soketi's JSON error text rather than the raw JSON", async () => {
-    server.queue({ kind: 'respond', status: 400, body: '{"error":"The data content of this event exceeds the allowed maximum (10240 bytes).","code":400}' });
+    server.queue({
+      kind: 'respond',
+      status: 400,
+      body: '{"error":"The data content of this event exceeds the allowed maximum (10240 bytes).","code":400}',
+    });
     const error = await rejection(client().request('POST', '/events', { body: '{}' }));
     expect(error.message).toContain('"The data content of this event exceeds the allowed maximum (10240 bytes)."');
     expect(error.body).toContain('"code":400');
   });
 
-  it("treats soketi's 200 {\"error\", \"code\"} answer as that status, and leaves other 2xx JSON alone", async () => {
+  it('treats soketi\'s 200 {"error", "code"} answer as that status, and leaves other 2xx JSON alone', async () => {
     server.queue({ kind: 'respond', status: 200, body: '{"error":"The auth signature is invalid.","code":401}' });
     const error = await rejection(client().request('POST', '/events', { body: '{}' }));
     expect(error.status).toBe(401);
@@ -221,7 +239,9 @@ describe('PusherHttpClient error mapping', () => {
 
   it('reports a refused connection with status 0, ECONNREFUSED and what to check', async () => {
     const port = await closedPort();
-    const error = await rejection(client({ origin: `http://127.0.0.1:${port}` }).request('POST', '/events', { body: '{}' }));
+    const error = await rejection(
+      client({ origin: `http://127.0.0.1:${port}` }).request('POST', '/events', { body: '{}' }),
+    );
     expect(error.status).toBe(0);
     expect(error.code).toBe('ECONNREFUSED');
     expect(error.body).toBe('');
@@ -243,7 +263,9 @@ describe('PusherHttpClient error mapping', () => {
   it('bounds a custom transport that never answers by timeout (the client races it), with nothing left unhandled', async () => {
     const hanging: HttpTransport = { request: () => new Promise<HttpTransportResponse>(() => {}) };
     // Nothing but the client's deadline can end this call: the message says that is what did.
-    const error = await rejection(client({ transport: hanging, timeout: 300 }).request('POST', '/events', { body: '{}' }));
+    const error = await rejection(
+      client({ transport: hanging, timeout: 300 }).request('POST', '/events', { body: '{}' }),
+    );
     expect(error.code).toBe('ETIMEDOUT');
     expect(error.message).toContain('within 300 ms');
     // One that answers late: the caller already has its timeout, the late answer is ignored.
@@ -258,7 +280,9 @@ describe('PusherHttpClient error mapping', () => {
           }, 400),
         ),
     };
-    await expect(client({ transport: late, timeout: 100 }).request('POST', '/events', { body: '{}' })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await expect(
+      client({ transport: late, timeout: 100 }).request('POST', '/events', { body: '{}' }),
+    ).rejects.toMatchObject({ code: 'ETIMEDOUT' });
     // Wait for the late rejection itself (and one turn for an unhandled-rejection report), not a guessed pause.
     await lateRejection;
     await new Promise((resolve) => setImmediate(resolve));

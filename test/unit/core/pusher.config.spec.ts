@@ -39,7 +39,9 @@ describe('resolvePusherConfig', () => {
   });
 
   it('builds the origin from useTLS and a non-default port', () => {
-    expect(resolvePusherConfig({ ...base, host: '127.0.0.1', port: 6001, useTLS: false }).origin).toBe('http://127.0.0.1:6001');
+    expect(resolvePusherConfig({ ...base, host: '127.0.0.1', port: 6001, useTLS: false }).origin).toBe(
+      'http://127.0.0.1:6001',
+    );
     expect(resolvePusherConfig({ ...base, host: 'h.test', port: 443 }).origin).toBe('https://h.test');
     expect(resolvePusherConfig({ ...base, host: 'h.test', port: 80, useTLS: false }).origin).toBe('http://h.test');
     expect(resolvePusherConfig({ ...base, host: '[::1]', port: 6001, useTLS: false }).origin).toBe('http://[::1]:6001');
@@ -101,7 +103,9 @@ describe('resolvePusherConfig', () => {
       option: 'retry',
       message: 'Pusher option "retry.attempts" must be an integer of at least 1 (1 disables retries), got 0.',
     });
-    expect(configErrorOf(() => resolvePusherConfig({ ...base, retry: { minDelayMs: 50, maxDelayMs: 10 } })).option).toBe('retry');
+    expect(
+      configErrorOf(() => resolvePusherConfig({ ...base, retry: { minDelayMs: 50, maxDelayMs: 10 } })).option,
+    ).toBe('retry');
     expect(resolvePusherConfig({ ...base, retry: false }).retry.attempts).toBe(1);
     expect(resolvePusherConfig(base).retry).toMatchObject({ attempts: 3, minDelayMs: 100, maxDelayMs: 2000 });
     for (const timeout of [0, -1, Number.NaN]) {
@@ -116,7 +120,12 @@ describe('resolvePusherConfig', () => {
   });
 
   it('turns the webhook freshness window on by default (5 min + 1 min skew); false switches it off', () => {
-    expect(resolvePusherConfig(base as PusherOptions)).toMatchObject({ webhookMaxAgeMs: 300_000, webhookClockSkewMs: 60_000, maxPresenceDataBytes: 1024, additionalKeys: [] });
+    expect(resolvePusherConfig(base as PusherOptions)).toMatchObject({
+      webhookMaxAgeMs: 300_000,
+      webhookClockSkewMs: 60_000,
+      maxPresenceDataBytes: 1024,
+      additionalKeys: [],
+    });
     expect(resolvePusherConfig({ ...base, webhookMaxAgeMs: false } as PusherOptions).webhookMaxAgeMs).toBeUndefined();
   });
 
@@ -176,8 +185,17 @@ describe('configuration errors never carry the secret (issue 11)', () => {
 
   /** Message, stack, every own property (enumerable or not), its JSON and its inspection. */
   function everythingIn(error: PusherConfigurationError): string {
-    const properties = Object.getOwnPropertyNames(error).map((name) => `${name}=${String((error as unknown as Record<string, unknown>)[name])}`);
-    return [error.message, error.stack ?? '', String(error), JSON.stringify(error), inspect(error, { showHidden: true, depth: 4 }), ...properties].join('\n');
+    const properties = Object.getOwnPropertyNames(error).map(
+      (name) => `${name}=${String((error as unknown as Record<string, unknown>)[name])}`,
+    );
+    return [
+      error.message,
+      error.stack ?? '',
+      String(error),
+      JSON.stringify(error),
+      inspect(error, { showHidden: true, depth: 4 }),
+      ...properties,
+    ].join('\n');
   }
 
   it.each<[string, Partial<Record<keyof PusherOptions, unknown>>, string]>([
@@ -227,7 +245,10 @@ describe('configuration errors never carry the secret (issue 11)', () => {
     ['appId', `next-key:${ADDITIONAL_SECRET}`],
   ])('%s given an additionalKeys secret: shows neither it nor the main secret', (option, value) => {
     const options = { ...good, additionalKeys: [{ key: 'next-key', secret: ADDITIONAL_SECRET }], [option]: value };
-    for (const run of [() => resolvePusherConfig(options as PusherOptions), () => new Pusher(options as PusherOptions)]) {
+    for (const run of [
+      () => resolvePusherConfig(options as PusherOptions),
+      () => new Pusher(options as PusherOptions),
+    ]) {
       const error = configErrorOf(run);
       expect(error.option).toBe(option);
       expect(everythingIn(error)).not.toContain(ADDITIONAL_SECRET);
@@ -249,7 +270,10 @@ describe('configuration errors never carry the secret (issue 11)', () => {
     ['a scheme other than http(s)', `ftp://app-key:${SECRET}@api-eu.pusher.com/apps/1`],
     ['a fragment', `https://app-key:${SECRET}@api-eu.pusher.com/apps/1#${SECRET}`],
     ['a query string', `https://app-key:${SECRET}@api-eu.pusher.com/apps/1?secret=${SECRET}`],
-    ['percent-encoded credentials and a bad path', `https://app-key:${encodeURIComponent(SECRET + '@/')}@api-eu.pusher.com/nope`],
+    [
+      'percent-encoded credentials and a bad path',
+      `https://app-key:${encodeURIComponent(SECRET + '@/')}@api-eu.pusher.com/nope`,
+    ],
   ])('fromUrl / parsePusherUrl with %s: never shows the secret', (_label, url) => {
     for (const run of [() => parsePusherUrl(url), () => Pusher.fromUrl(url)]) {
       const error = configErrorOf(run);

@@ -28,7 +28,9 @@ function expectSigned(request: RecordedRequest): void {
     .sort()
     .map((name) => `${name}=${rest[name]}`)
     .join('&');
-  const expected = createHmac('sha256', SECRET).update(`${request.method}\n${request.pathname}\n${query}`).digest('hex');
+  const expected = createHmac('sha256', SECRET)
+    .update(`${request.method}\n${request.pathname}\n${query}`)
+    .digest('hex');
   expect(signature).toBe(expected);
 }
 
@@ -40,7 +42,11 @@ describe('Pusher', () => {
       const { pusher, transport } = setup();
       await expect(pusher.trigger('my-channel', 'my-event', { message: 'hi' })).resolves.toEqual({});
       const [request] = transport.requests;
-      expect(request).toMatchObject({ method: 'POST', origin: 'https://api.pusherapp.com', pathname: '/apps/77/events' });
+      expect(request).toMatchObject({
+        method: 'POST',
+        origin: 'https://api.pusherapp.com',
+        pathname: '/apps/77/events',
+      });
       expect(bodyOf(request!)).toEqual({ name: 'my-event', data: '{"message":"hi"}', channels: ['my-channel'] });
       expect(request!.headers['X-Pusher-Library']).toMatch(/^nest-pusher \d+\.\d+\.\d+/);
       expectSigned(request!);
@@ -49,7 +55,10 @@ describe('Pusher', () => {
     it('sends string data as is, to several channels, with socket_id and info; returns channel attributes', async () => {
       const transport = new FakeTransport(() => json(200, { channels: { 'presence-a': { user_count: 3 } } }));
       const { pusher } = setup({}, transport);
-      const result = await pusher.trigger(['presence-a', 'b'], 'ev', 'raw text', { socketId: '123.456', info: ['user_count', 'subscription_count'] });
+      const result = await pusher.trigger(['presence-a', 'b'], 'ev', 'raw text', {
+        socketId: '123.456',
+        info: ['user_count', 'subscription_count'],
+      });
       expect(result).toEqual({ channels: { 'presence-a': { user_count: 3 } } });
       expect(bodyOf(transport.requests[0]!)).toEqual({
         name: 'ev',
@@ -79,12 +88,20 @@ describe('Pusher', () => {
       await pusher.trigger(channels, 'ev', data, options);
       expect(channels).toEqual(['a', 'b']);
       expect(options).toEqual({ socketId: '1.2', info: ['subscription_count'] });
-      expect(bodyOf(transport.requests[0]!)).toEqual({ name: 'ev', data: '{"x":[1]}', channels: ['a', 'b'], socket_id: '1.2', info: 'subscription_count' });
+      expect(bodyOf(transport.requests[0]!)).toEqual({
+        name: 'ev',
+        data: '{"x":[1]}',
+        channels: ['a', 'b'],
+        socket_id: '1.2',
+        info: 'subscription_count',
+      });
     });
 
     it('refuses options that would smuggle protocol fields (or the official spelling socket_id), sending nothing', async () => {
       const { pusher, transport } = setup();
-      await expect(pusher.trigger('a', 'ev', 1, { name: 'forged', channels: ['evil'] } as never)).rejects.toMatchObject({ rule: 'trigger-options' });
+      await expect(pusher.trigger('a', 'ev', 1, { name: 'forged', channels: ['evil'] } as never)).rejects.toMatchObject(
+        { rule: 'trigger-options' },
+      );
       await expect(pusher.trigger('a', 'ev', 1, { socket_id: '1.1' } as never)).rejects.toMatchObject({
         rule: 'trigger-options',
         message: expect.stringContaining('socketId'),
@@ -114,7 +131,13 @@ describe('Pusher', () => {
       const request = transport.requests[0]!;
       expect(request.pathname).toBe('/apps/77/batch_events');
       const batch = bodyOf(request).batch as Array<Record<string, string>>;
-      expect(batch[0]).toEqual({ name: 'e1', data: '{"n":1}', channel: 'presence-a', socket_id: '1.1', info: 'user_count' });
+      expect(batch[0]).toEqual({
+        name: 'e1',
+        data: '{"n":1}',
+        channel: 'presence-a',
+        socket_id: '1.1',
+        info: 'user_count',
+      });
       expect(JSON.parse(batch[1]!.data!)).toEqual({ nonce: expect.any(String), ciphertext: expect.any(String) });
       expect(events).toEqual(snapshot);
       expectSigned(request);
@@ -124,7 +147,11 @@ describe('Pusher', () => {
   describe('triggerBatch fields', () => {
     it('refuses an unknown item field (socket_id would otherwise be dropped and the sender get its own event)', async () => {
       const { pusher, transport } = setup();
-      const item = { channel: 'a', name: 'e', data: 1, socket_id: '1.1' } as unknown as { channel: string; name: string; data: unknown };
+      const item = { channel: 'a', name: 'e', data: 1, socket_id: '1.1' } as unknown as {
+        channel: string;
+        name: string;
+        data: unknown;
+      };
       await expect(pusher.triggerBatch([item])).rejects.toMatchObject({ rule: 'trigger-options', value: 'socket_id' });
       await expect(pusher.triggerBatch([item])).rejects.toThrow(/write socketId/);
       expect(transport.requests).toHaveLength(0);
@@ -132,13 +159,16 @@ describe('Pusher', () => {
   });
 
   describe('close', () => {
-    it.each([false, true])('refuses a call made in the same tick as close() without sending it (batching %s)', async (batching) => {
-      const { pusher, transport } = setup({ batching });
-      const closing = pusher.close();
-      await expect(pusher.trigger('a', 'e', 1)).rejects.toMatchObject({ code: 'ECLOSED' });
-      await closing;
-      expect(transport.requests).toHaveLength(0);
-    });
+    it.each([false, true])(
+      'refuses a call made in the same tick as close() without sending it (batching %s)',
+      async (batching) => {
+        const { pusher, transport } = setup({ batching });
+        const closing = pusher.close();
+        await expect(pusher.trigger('a', 'e', 1)).rejects.toMatchObject({ code: 'ECLOSED' });
+        await closing;
+        expect(transport.requests).toHaveLength(0);
+      },
+    );
 
     it('still sends the batched triggers waiting when close() is called', async () => {
       const { pusher, transport } = setup({ batching: true });
@@ -153,13 +183,21 @@ describe('Pusher', () => {
     it('sendToUser triggers on #server-to-user-{id}', async () => {
       const { pusher, transport } = setup();
       await pusher.sendToUser('user-1', 'hello', { a: 1 });
-      expect(bodyOf(transport.requests[0]!)).toEqual({ name: 'hello', data: '{"a":1}', channels: ['#server-to-user-user-1'] });
+      expect(bodyOf(transport.requests[0]!)).toEqual({
+        name: 'hello',
+        data: '{"a":1}',
+        channels: ['#server-to-user-user-1'],
+      });
     });
 
     it('terminateUserConnections POSTs {} to /users/{id}/terminate_connections', async () => {
       const { pusher, transport } = setup();
       await pusher.terminateUserConnections('u@x.com');
-      expect(transport.requests[0]).toMatchObject({ method: 'POST', pathname: '/apps/77/users/u@x.com/terminate_connections', body: '{}' });
+      expect(transport.requests[0]).toMatchObject({
+        method: 'POST',
+        pathname: '/apps/77/users/u@x.com/terminate_connections',
+        body: '{}',
+      });
       expectSigned(transport.requests[0]!);
     });
   });
@@ -181,7 +219,10 @@ describe('Pusher', () => {
     it('channelInfo GETs /channels/{channel} with info, keeping = @ , ; readable in the path', async () => {
       const transport = new FakeTransport(() => json(200, { occupied: true, subscription_count: 4 }));
       const { pusher } = setup({}, transport);
-      await expect(pusher.channelInfo('a=b@c,d;e', ['subscription_count', 'cache'])).resolves.toEqual({ occupied: true, subscription_count: 4 });
+      await expect(pusher.channelInfo('a=b@c,d;e', ['subscription_count', 'cache'])).resolves.toEqual({
+        occupied: true,
+        subscription_count: 4,
+      });
       expect(transport.requests[0]!.pathname).toBe('/apps/77/channels/a=b@c,d;e');
       expect(transport.requests[0]!.query.info).toBe('subscription_count,cache');
       expectSigned(transport.requests[0]!);
@@ -204,8 +245,12 @@ describe('Pusher', () => {
       expect(transport.requests[1]!.body).toBe('{"name":"x","data":"1","channels":["c"]}');
       expect(transport.requests[2]!.body).toBe('{"raw":true}');
       transport.requests.forEach(expectSigned);
-      await expect(pusher.get('/channels', { auth_timestamp: '1' })).rejects.toMatchObject({ rule: 'query-param-reserved' });
-      await expect(pusher.post('/events', {}, { BODY_MD5: 'x' })).rejects.toMatchObject({ rule: 'query-param-reserved' });
+      await expect(pusher.get('/channels', { auth_timestamp: '1' })).rejects.toMatchObject({
+        rule: 'query-param-reserved',
+      });
+      await expect(pusher.post('/events', {}, { BODY_MD5: 'x' })).rejects.toMatchObject({
+        rule: 'query-param-reserved',
+      });
       await expect(pusher.get('channels')).rejects.toMatchObject({ rule: 'api-path' });
       await expect(pusher.get('/channels?x=1')).rejects.toMatchObject({ rule: 'api-path' });
       expect(transport.requests).toHaveLength(3);
@@ -219,14 +264,20 @@ describe('Pusher', () => {
       expect(privateAuth.auth).toBe('app-key:' + createHmac('sha256', SECRET).update('1.2:private-a').digest('hex'));
       const presence = pusher.authorizeChannel('1.2', 'presence-a', { user_id: '9', user_info: { n: 1 } });
       expect(presence.channel_data).toBe('{"user_id":"9","user_info":{"n":1}}');
-      expect(presence.auth).toBe('app-key:' + createHmac('sha256', SECRET).update('1.2:presence-a:' + presence.channel_data).digest('hex'));
+      expect(presence.auth).toBe(
+        'app-key:' +
+          createHmac('sha256', SECRET)
+            .update('1.2:presence-a:' + presence.channel_data)
+            .digest('hex'),
+      );
       const encrypted = pusher.authorizeChannel('1.2', 'private-encrypted-a');
       expect(encrypted.shared_secret).toBe(
         Buffer.from(deriveChannelKey('private-encrypted-a', parseMasterKey(masterKeyBase64))).toString('base64'),
       );
       const user = pusher.authenticateUser('1.2', { id: 'u1', watchlist: ['u2'] });
       expect(user).toEqual({
-        auth: 'app-key:' + createHmac('sha256', SECRET).update('1.2::user::{"id":"u1","watchlist":["u2"]}').digest('hex'),
+        auth:
+          'app-key:' + createHmac('sha256', SECRET).update('1.2::user::{"id":"u1","watchlist":["u2"]}').digest('hex'),
         user_data: '{"id":"u1","watchlist":["u2"]}',
       });
     });
@@ -245,19 +296,28 @@ describe('Pusher', () => {
         reason = (error as PusherWebhookError).reason;
       }
       expect(reason).toBe('stale');
-      expect(setup({ webhookMaxAgeMs: false }).pusher.validateWebhook({ key: 'app-key', signature, body })).not.toBeNull();
+      expect(
+        setup({ webhookMaxAgeMs: false }).pusher.validateWebhook({ key: 'app-key', signature, body }),
+      ).not.toBeNull();
     });
 
     it('accepts webhooks signed with additionalKeys', () => {
-      const { pusher } = setup({ webhookMaxAgeMs: false, additionalKeys: [{ key: 'next-key', secret: 'next-secret' }] });
+      const { pusher } = setup({
+        webhookMaxAgeMs: false,
+        additionalKeys: [{ key: 'next-key', secret: 'next-secret' }],
+      });
       const nextSignature = createHmac('sha256', 'next-secret').update(body).digest('hex');
       expect(pusher.validateWebhook({ key: 'next-key', signature: nextSignature, body })?.time_ms).toBe(1403175510755);
-      expect(setup({ webhookMaxAgeMs: false }).pusher.validateWebhook({ key: 'next-key', signature: nextSignature, body })).toBeNull();
+      expect(
+        setup({ webhookMaxAgeMs: false }).pusher.validateWebhook({ key: 'next-key', signature: nextSignature, body }),
+      ).toBeNull();
     });
 
     it('validateWebhook returns the payload, or null when not authentic', () => {
       const { pusher } = setup({ webhookMaxAgeMs: false });
-      expect(pusher.validateWebhook({ key: 'app-key', signature, body })?.events).toEqual([{ channel: 'test_channel', name: 'channel_vacated' }]);
+      expect(pusher.validateWebhook({ key: 'app-key', signature, body })?.events).toEqual([
+        { channel: 'test_channel', name: 'channel_vacated' },
+      ]);
       const flipped = signature.slice(0, -1) + (signature.endsWith('0') ? '1' : '0');
       expect(pusher.validateWebhook({ key: 'app-key', signature: flipped, body })).toBeNull();
       expect(pusher.validateWebhook({ key: 'other', signature, body })).toBeNull();
@@ -286,14 +346,20 @@ describe('Pusher', () => {
       expect(transport.requests[0]).toMatchObject({ origin: 'http://127.0.0.1:6001', pathname: '/apps/app-9/events' });
       expect(transport.requests[0]!.query.auth_signature).toBe(
         createHmac('sha256', 's1')
-          .update(`POST\n/apps/app-9/events\nauth_key=k1&auth_timestamp=${transport.requests[0]!.query.auth_timestamp}&auth_version=1.0&body_md5=${transport.requests[0]!.query.body_md5}`)
+          .update(
+            `POST\n/apps/app-9/events\nauth_key=k1&auth_timestamp=${transport.requests[0]!.query.auth_timestamp}&auth_version=1.0&body_md5=${transport.requests[0]!.query.body_md5}`,
+          )
           .digest('hex'),
       );
     });
 
     it('fromUrl ignores overrides left undefined', async () => {
       const transport = new FakeTransport();
-      const pusher = Pusher.fromUrl('https://k1:s1@example.test/apps/5', { transport, host: undefined, port: undefined });
+      const pusher = Pusher.fromUrl('https://k1:s1@example.test/apps/5', {
+        transport,
+        host: undefined,
+        port: undefined,
+      });
       await pusher.channelsInfo();
       expect(transport.requests[0]!.origin).toBe('https://example.test');
     });
@@ -309,13 +375,22 @@ describe('Pusher', () => {
         inspect(pusher, { depth: 10, showHidden: true }),
         JSON.stringify(pusher),
         String(pusher),
-        JSON.stringify(Object.getOwnPropertyNames(pusher).map((name) => [name, String((pusher as unknown as Record<string, unknown>)[name])])),
+        JSON.stringify(
+          Object.getOwnPropertyNames(pusher).map((name) => [
+            name,
+            String((pusher as unknown as Record<string, unknown>)[name]),
+          ]),
+        ),
       ];
       for (const view of views) {
         expect(view).not.toContain(SECRET);
         expect(view).not.toContain(masterKeyBase64);
       }
-      expect(JSON.parse(JSON.stringify(pusher))).toEqual({ appId: '77', key: 'app-key', origin: 'https://api.pusherapp.com' });
+      expect(JSON.parse(JSON.stringify(pusher))).toEqual({
+        appId: '77',
+        key: 'app-key',
+        origin: 'https://api.pusherapp.com',
+      });
       expect(inspect(pusher)).toContain('app-key');
     });
 

@@ -96,7 +96,11 @@ function hostile(request: RecordedRequest): Behaviour {
     case 1:
       return { kind: 'respond', status: 500, body: `Internal error while handling ${request.url}` };
     case 2:
-      return { kind: 'respond', status: 400, body: JSON.stringify({ error: `bad request ${request.url} key ${SECRET}`, code: 400 }) };
+      return {
+        kind: 'respond',
+        status: 400,
+        body: JSON.stringify({ error: `bad request ${request.url} key ${SECRET}`, code: 400 }),
+      };
     case 3:
       return { kind: 'respond', status: 200, body: `<html>not json ${request.url} ${signature}</html>` };
     case 4:
@@ -131,7 +135,16 @@ describe.each([
     const signatures = new Set<string>();
     const logger = capturingLogger();
     // Warm up (fetch loads lazily), so that a slow first call on a busy machine cannot turn every answer into a timeout.
-    const warm = new PusherHttpClient({ appId: '1', key: KEY, secret: SECRET, origin: server.origin, timeout: 30_000, retry: resolveRetryPolicy(false), transport: makeTransport(), libraryName: 'nest-pusher test' });
+    const warm = new PusherHttpClient({
+      appId: '1',
+      key: KEY,
+      secret: SECRET,
+      origin: server.origin,
+      timeout: 30_000,
+      retry: resolveRetryPolicy(false),
+      transport: makeTransport(),
+      libraryName: 'nest-pusher test',
+    });
     await warm.request('POST', '/events', { body: '{}' });
     await warm.close();
     const client = new PusherHttpClient({
@@ -150,7 +163,9 @@ describe.each([
     const errors: unknown[] = [];
     try {
       const settled = await Promise.allSettled(
-        Array.from({ length: 60 }, (_, n) => client.request('POST', '/events', { body: '{"name":"e"}', params: { n: String(n) } })),
+        Array.from({ length: 60 }, (_, n) =>
+          client.request('POST', '/events', { body: '{"name":"e"}', params: { n: String(n) } }),
+        ),
       );
       for (const result of settled) {
         expect(result.status).toBe('rejected');
@@ -161,8 +176,20 @@ describe.each([
     }
     for (const error of errors) expect(error).toBeInstanceOf(PusherError);
     // Every kind of failure happened.
-    const codes = new Set(errors.map((e) => (e as { code?: string; status: number }).code ?? String((e as { status: number }).status)));
-    for (const expected of ['401', '500', '400', 'EINVALIDRESPONSE', 'ETIMEDOUT', 'ECONNRESET', '503', '403', 'ENETWORK']) {
+    const codes = new Set(
+      errors.map((e) => (e as { code?: string; status: number }).code ?? String((e as { status: number }).status)),
+    );
+    for (const expected of [
+      '401',
+      '500',
+      '400',
+      'EINVALIDRESPONSE',
+      'ETIMEDOUT',
+      'ECONNRESET',
+      '503',
+      '403',
+      'ENETWORK',
+    ]) {
       expect(codes).toContain(expected);
     }
     for (const request of server.requests) signatures.add(signatureOf(request));

@@ -19,7 +19,14 @@ const body = '{"name":"foo","channels":["project-3"],"data":"{\\"some\\":\\"data
 
 describe('signRequestQuery', () => {
   it('reproduces the protocol page worked example (body_md5 and auth_signature)', () => {
-    const query = signRequestQuery({ key, secret, method: 'POST', path: '/apps/3/events', body, timestamp: 1353088179 });
+    const query = signRequestQuery({
+      key,
+      secret,
+      method: 'POST',
+      path: '/apps/3/events',
+      body,
+      timestamp: 1353088179,
+    });
     expect(query).toBe(
       'auth_key=278d425bdf160c739803&auth_timestamp=1353088179&auth_version=1.0' +
         '&body_md5=ec365a775a4cd0599faeb73354201b6f' +
@@ -68,7 +75,14 @@ describe('signRequestQuery', () => {
     (name) => {
       let caught: unknown;
       try {
-        signRequestQuery({ key, secret, method: 'GET', path: '/apps/3/channels', params: { [name]: 'x' }, timestamp: 1 });
+        signRequestQuery({
+          key,
+          secret,
+          method: 'GET',
+          path: '/apps/3/channels',
+          params: { [name]: 'x' },
+          timestamp: 1,
+        });
       } catch (error) {
         caught = error;
       }
@@ -99,9 +113,9 @@ describe('hashes and comparison', () => {
   it('md5Hex and hmacSha256Hex give lower-case hex', () => {
     expect(md5Hex(body)).toBe('ec365a775a4cd0599faeb73354201b6f');
     expect(md5Hex('')).toBe('d41d8cd98f00b204e9800998ecf8427e');
-    expect(hmacSha256Hex('tofu', '{"time_ms":1403175510755,"events":[{"channel":"test_channel","name":"channel_vacated"}]}')).toBe(
-      'c17257e92037cd7de407ebc1ed174ceb7b2e518db127f44411b9ffc4f5b28cc5',
-    );
+    expect(
+      hmacSha256Hex('tofu', '{"time_ms":1403175510755,"events":[{"channel":"test_channel","name":"channel_vacated"}]}'),
+    ).toBe('c17257e92037cd7de407ebc1ed174ceb7b2e518db127f44411b9ffc4f5b28cc5');
   });
 
   it('constantTimeEqualDigest compares values, not letter case, and refuses other lengths and non-hex', () => {
@@ -134,15 +148,29 @@ describe('hashes and comparison', () => {
   });
 
   it('outboundSignatureHex (SHA-256 midstates for short ASCII) equals node:crypto HMAC for any secret and message', () => {
-    const secrets = fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: 'grapheme', maxLength: 80 }), fc.constant(''));
+    const secrets = fc.oneof(
+      fc.string({ maxLength: 100 }),
+      fc.string({ unit: 'grapheme', maxLength: 80 }),
+      fc.constant(''),
+    );
     // Every length around the block and padding boundaries, ASCII (the midstate path) and beyond (the fallback).
     const asciiMessages = fc.integer({ min: 0, max: MIDSTATE_MAX_MESSAGE + 20 }).chain((length) =>
-      fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)), minLength: length, maxLength: length }),
+      fc.string({
+        unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)),
+        minLength: length,
+        maxLength: length,
+      }),
     );
-    const messages = fc.oneof(asciiMessages, fc.string({ unit: 'grapheme', maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 100 }));
+    const messages = fc.oneof(
+      asciiMessages,
+      fc.string({ unit: 'grapheme', maxLength: 200 }),
+      fc.string({ unit: 'binary', maxLength: 100 }),
+    );
     fc.assert(
       fc.property(secrets, messages, (secretValue, message) => {
-        expect(outboundSignatureHex(secretValue, message)).toBe(createHmac('sha256', secretValue).update(message).digest('hex'));
+        expect(outboundSignatureHex(secretValue, message)).toBe(
+          createHmac('sha256', secretValue).update(message).digest('hex'),
+        );
       }),
       { numRuns: 3000 },
     );
@@ -156,7 +184,11 @@ describe('hashes and comparison', () => {
     const secrets = fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: 'grapheme', maxLength: 80 }));
     const bodies = fc.oneof(
       fc.integer({ min: 0, max: MIDSTATE_MAX_VERIFIED_BODY + 40 }).chain((length) =>
-        fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)), minLength: length, maxLength: length }),
+        fc.string({
+          unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)),
+          minLength: length,
+          maxLength: length,
+        }),
       ),
       fc.string({ unit: 'grapheme', maxLength: 300 }),
       fc.uint8Array({ maxLength: MIDSTATE_MAX_VERIFIED_BODY + 40 }).map((bytes) => Buffer.from(bytes)),
@@ -165,7 +197,8 @@ describe('hashes and comparison', () => {
       fc.property(secrets, bodies, fc.nat(63), fc.boolean(), (secretValue, body, position, upper) => {
         const expected = createHmac('sha256', secretValue).update(body).digest('hex');
         expect(verifySignatureHex(secretValue, body, upper ? expected.toUpperCase() : expected)).toBe(true);
-        const flipped = expected.slice(0, position) + (expected[position] === '0' ? '1' : '0') + expected.slice(position + 1);
+        const flipped =
+          expected.slice(0, position) + (expected[position] === '0' ? '1' : '0') + expected.slice(position + 1);
         expect(verifySignatureHex(secretValue, body, flipped)).toBe(false);
         expect(verifySignatureHex(secretValue + 'x', body, expected)).toBe(false);
       }),

@@ -15,12 +15,24 @@ describe('toHttpTransportError', () => {
       code: 'ETIMEDOUT',
       requestSent: true,
     });
-    expect(toHttpTransportError(socketError('ETIMEDOUT'), context)).toMatchObject({ code: 'ETIMEDOUT', requestSent: true });
+    expect(toHttpTransportError(socketError('ETIMEDOUT'), context)).toMatchObject({
+      code: 'ETIMEDOUT',
+      requestSent: true,
+    });
   });
 
   it("counts undici's connect timeout as not sent, and a refused connection as not sent", () => {
-    expect(toHttpTransportError(socketError('UND_ERR_CONNECT_TIMEOUT'), context)).toMatchObject({ code: 'ETIMEDOUT', requestSent: false });
-    expect(toHttpTransportError(socketError('ECONNREFUSED'), context)).toMatchObject({ code: 'ECONNREFUSED', requestSent: false });
-    expect(toHttpTransportError(socketError('ECONNREFUSED'), { ...context, viaProxy: true })).toMatchObject({ code: 'EPROXY', requestSent: false });
+    expect(toHttpTransportError(socketError('UND_ERR_CONNECT_TIMEOUT'), context)).toMatchObject({
+      code: 'ETIMEDOUT',
+      requestSent: false,
+    });
+    expect(toHttpTransportError(socketError('ECONNREFUSED'), context)).toMatchObject({
+      code: 'ECONNREFUSED',
+      requestSent: false,
+    });
+    expect(toHttpTransportError(socketError('ECONNREFUSED'), { ...context, viaProxy: true })).toMatchObject({
+      code: 'EPROXY',
+      requestSent: false,
+    });
   });
 });

@@ -23,7 +23,10 @@ const asWorker = (): void => fakeGlobal(globalThis, 'navigator', { userAgent: 'C
 const asBun = (): void => fakeGlobal(process.versions, 'bun', '1.4.4');
 
 afterEach(() => {
-  restores.splice(0).reverse().forEach((restore) => restore());
+  restores
+    .splice(0)
+    .reverse()
+    .forEach((restore) => restore());
 });
 
 describe('createDefaultTransport', () => {

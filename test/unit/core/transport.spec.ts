@@ -34,7 +34,10 @@ afterAll(async () => {
 });
 
 /** A request whose signal aborts with TimeoutReason after `boundMs`, as PusherHttpClient does. */
-function timedRequest(overrides: Partial<HttpTransportRequest> = {}, boundMs = 5000): HttpTransportRequest & { done(): void } {
+function timedRequest(
+  overrides: Partial<HttpTransportRequest> = {},
+  boundMs = 5000,
+): HttpTransportRequest & { done(): void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TimeoutReason(boundMs)), boundMs);
   return {
@@ -67,7 +70,10 @@ function deadlineRequest(boundMs: number): HttpTransportRequest {
   };
 }
 
-async function failure(transport: HttpTransport, request: HttpTransportRequest & { done(): void }): Promise<{
+async function failure(
+  transport: HttpTransport,
+  request: HttpTransportRequest & { done(): void },
+): Promise<{
   error: HttpTransportError;
   elapsed: number;
 }> {
@@ -99,7 +105,12 @@ describe.each(transports)('%s', (_name, make) => {
 
   it('sends method, path, headers and body, and resolves status, lower-cased headers and the whole body', async () => {
     server.clearRequests();
-    server.queue({ kind: 'respond', status: 200, body: '{"channels":{"a":{"user_count":2}}}', headers: { 'X-Extra': 'yes' } });
+    server.queue({
+      kind: 'respond',
+      status: 200,
+      body: '{"channels":{"a":{"user_count":2}}}',
+      headers: { 'X-Extra': 'yes' },
+    });
     const request = timedRequest();
     const response = await transport.request(request);
     request.done();
@@ -339,9 +350,11 @@ describe('UndiciTransport pool', () => {
           }),
         ),
       );
-      expect(results.map((result) => (result.status === 'rejected' ? (result.reason as HttpTransportError).code : 'fulfilled'))).toEqual(
-        bounds.map(() => 'ETIMEDOUT'),
-      );
+      expect(
+        results.map((result) =>
+          result.status === 'rejected' ? (result.reason as HttpTransportError).code : 'fulfilled',
+        ),
+      ).toEqual(bounds.map(() => 'ETIMEDOUT'));
       // The short deadlines settled first, the long ones were still running then.
       expect(new Set(settled.slice(0, 3))).toEqual(new Set([0, 2, 4]));
       expect(new Set(settled.slice(3))).toEqual(new Set([1, 3]));
@@ -360,8 +373,13 @@ describe('UndiciTransport pool', () => {
     const transport = new UndiciTransport({ maxConnections: 1 });
     try {
       server.queue({ kind: 'no-headers' });
-      const results = await Promise.allSettled([transport.request(deadlineRequest(BOUND_MS)), transport.request(deadlineRequest(BOUND_MS))]);
-      const errors = results.map((result) => (result.status === 'rejected' ? (result.reason as HttpTransportError) : undefined));
+      const results = await Promise.allSettled([
+        transport.request(deadlineRequest(BOUND_MS)),
+        transport.request(deadlineRequest(BOUND_MS)),
+      ]);
+      const errors = results.map((result) =>
+        result.status === 'rejected' ? (result.reason as HttpTransportError) : undefined,
+      );
       expect(errors.map((error) => error?.code)).toEqual(['ETIMEDOUT', 'ETIMEDOUT']);
       expect(errors[0]!.requestSent).toBe(true);
       expect(errors[1]!.requestSent).toBe(false);
@@ -388,7 +406,9 @@ describe('UndiciTransport pool', () => {
     }) as typeof remove;
     try {
       const requests = Array.from({ length: 20 }, () => timedRequest());
-      const responses = await Promise.all(requests.map((request) => transport.request({ ...request, signal: controller.signal })));
+      const responses = await Promise.all(
+        requests.map((request) => transport.request({ ...request, signal: controller.signal })),
+      );
       requests.forEach((request) => request.done());
       expect(responses.every((response) => response.status === 200)).toBe(true);
       expect(listeners).toBe(0);
@@ -415,7 +435,9 @@ describe('UndiciTransport pool', () => {
   it('refuses unusable options without echoing a proxy URL', () => {
     expect(() => new UndiciTransport({ maxConnections: 0 })).toThrow(PusherConfigurationError);
     // The same checker, and words, as new Pusher({ maxConnections: 0 }) (pusher.config.spec.ts).
-    expect(() => new UndiciTransport({ maxConnections: 0 })).toThrow('Pusher option "maxConnections" must be a positive integer, got 0.');
+    expect(() => new UndiciTransport({ maxConnections: 0 })).toThrow(
+      'Pusher option "maxConnections" must be a positive integer, got 0.',
+    );
     expect(() => new UndiciTransport({ maxConnections: 1.5 })).toThrow(PusherConfigurationError);
     expect(() => new UndiciTransport({ keepAliveTimeoutMs: -1 })).toThrow(PusherConfigurationError);
     let error: unknown;

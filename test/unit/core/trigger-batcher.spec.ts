@@ -33,14 +33,20 @@ describe('trigger batching', () => {
       { name: 'e3', data: '7', channel: 'presence-c', info: 'user_count' },
     ]);
     // Each caller gets its own element of `batch`, shaped like a trigger result.
-    expect(results).toEqual([{ channels: { 'presence-a': { user_count: 5 } } }, {}, { channels: { 'presence-c': { user_count: 7 } } }]);
+    expect(results).toEqual([
+      { channels: { 'presence-a': { user_count: 5 } } },
+      {},
+      { channels: { 'presence-c': { user_count: 7 } } },
+    ]);
   });
 
   it('splits more than 10 events into requests of at most 10', async () => {
     const { pusher, transport } = setup();
     await Promise.all(Array.from({ length: 23 }, (_, i) => pusher.trigger(`c${i}`, 'ev', String(i))));
     expect(transport.requests.map((request) => itemsOf(request).length)).toEqual([10, 10, 3]);
-    expect(transport.requests.flatMap(itemsOf).map((item) => item.data)).toEqual(Array.from({ length: 23 }, (_, i) => String(i)));
+    expect(transport.requests.flatMap(itemsOf).map((item) => item.data)).toEqual(
+      Array.from({ length: 23 }, (_, i) => String(i)),
+    );
   });
 
   it('honours maxBatchSize', async () => {
@@ -51,9 +57,15 @@ describe('trigger batching', () => {
 
   it('rejects every caller of a failed batch request, and only them', async () => {
     let call = 0;
-    const transport = new FakeTransport((request) => (++call === 1 ? { status: 500, headers: {}, body: 'boom' } : batchAnswer(request)));
+    const transport = new FakeTransport((request) =>
+      ++call === 1 ? { status: 500, headers: {}, body: 'boom' } : batchAnswer(request),
+    );
     const { pusher } = setup({ batching: { maxBatchSize: 2 } }, transport);
-    const outcomes = await Promise.allSettled([pusher.trigger('a', 'ev', 1), pusher.trigger('b', 'ev', 2), pusher.trigger('c', 'ev', 3)]);
+    const outcomes = await Promise.allSettled([
+      pusher.trigger('a', 'ev', 1),
+      pusher.trigger('b', 'ev', 2),
+      pusher.trigger('c', 'ev', 3),
+    ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
     const [first, second] = outcomes as PromiseRejectedResult[];
     expect(first!.reason).toBeInstanceOf(PusherRequestError);
@@ -69,7 +81,11 @@ describe('trigger batching', () => {
 
   it('rejects an invalid trigger on its own without disturbing the batch', async () => {
     const { pusher, transport } = setup();
-    const outcomes = await Promise.allSettled([pusher.trigger('a', 'ev', 1), pusher.trigger('bad name', 'ev', 2), pusher.trigger('c', 'ev', 3)]);
+    const outcomes = await Promise.allSettled([
+      pusher.trigger('a', 'ev', 1),
+      pusher.trigger('bad name', 'ev', 2),
+      pusher.trigger('c', 'ev', 3),
+    ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(PusherValidationError);
     expect(itemsOf(transport.requests[0]!).map((item) => item.channel)).toEqual(['a', 'c']);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { Pusher } from '../../../lib/core/pusher.js';
-import { PusherChunkedTriggerError, PusherRequestError, PusherValidationError } from '../../../lib/core/pusher.errors.js';
+import {
+  PusherChunkedTriggerError,
+  PusherRequestError,
+  PusherValidationError,
+} from '../../../lib/core/pusher.errors.js';
 import type { BatchEvent } from '../../../lib/core/pusher.types.js';
 import { MAX_BATCH_SIZE, MAX_CHANNELS_PER_TRIGGER } from '../../../lib/core/validation.js';
 import { FakeTransport, json, type RecordedRequest } from './fake-transport.js';
@@ -12,9 +16,11 @@ function setup(transport = new FakeTransport()) {
 }
 
 const channelsOf = (request: RecordedRequest) => (JSON.parse(request.body!) as { channels: string[] }).channels;
-const batchOf = (request: RecordedRequest) => (JSON.parse(request.body!) as { batch: Array<{ channel: string }> }).batch;
+const batchOf = (request: RecordedRequest) =>
+  (JSON.parse(request.body!) as { batch: Array<{ channel: string }> }).batch;
 const names = (count: number, prefix = 'user-') => Array.from({ length: count }, (_, index) => `${prefix}${index}`);
-const batchEvents = (count: number): BatchEvent[] => names(count, 'c-').map((channel, index) => ({ channel, name: 'ev', data: { index } }));
+const batchEvents = (count: number): BatchEvent[] =>
+  names(count, 'c-').map((channel, index) => ({ channel, name: 'ev', data: { index } }));
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -32,13 +38,31 @@ describe('Pusher.triggerInChunks', () => {
     );
     const channels = names(250);
 
-    const chunks = await pusher.triggerInChunks(channels, 'notice', { text: 'hi' }, { socketId: '1.2', info: ['subscription_count'] });
+    const chunks = await pusher.triggerInChunks(
+      channels,
+      'notice',
+      { text: 'hi' },
+      { socketId: '1.2', info: ['subscription_count'] },
+    );
 
-    expect(transport.requests.map((request) => request.pathname)).toEqual(['/apps/77/events', '/apps/77/events', '/apps/77/events']);
+    expect(transport.requests.map((request) => request.pathname)).toEqual([
+      '/apps/77/events',
+      '/apps/77/events',
+      '/apps/77/events',
+    ]);
     expect(transport.requests.flatMap(channelsOf)).toEqual(channels);
-    expect(transport.requests.map((request) => channelsOf(request).length)).toEqual([MAX_CHANNELS_PER_TRIGGER, MAX_CHANNELS_PER_TRIGGER, 50]);
+    expect(transport.requests.map((request) => channelsOf(request).length)).toEqual([
+      MAX_CHANNELS_PER_TRIGGER,
+      MAX_CHANNELS_PER_TRIGGER,
+      50,
+    ]);
     for (const request of transport.requests) {
-      expect(JSON.parse(request.body!)).toMatchObject({ name: 'notice', data: '{"text":"hi"}', socket_id: '1.2', info: 'subscription_count' });
+      expect(JSON.parse(request.body!)).toMatchObject({
+        name: 'notice',
+        data: '{"text":"hi"}',
+        socket_id: '1.2',
+        info: 'subscription_count',
+      });
     }
     expect(chunks).toEqual([
       { index: 0, start: 0, end: 100, result: { channels: { 'user-0': { subscription_count: 1 } } } },
@@ -128,7 +152,9 @@ describe('Pusher.triggerInChunks', () => {
 
   it('leaves trigger() limited to 100 channels, pointing at triggerInChunks', async () => {
     const { pusher, transport } = setup();
-    const error = (await rejection(pusher.trigger(names(MAX_CHANNELS_PER_TRIGGER + 1), 'ev', 'x'))) as PusherValidationError;
+    const error = (await rejection(
+      pusher.trigger(names(MAX_CHANNELS_PER_TRIGGER + 1), 'ev', 'x'),
+    )) as PusherValidationError;
     expect(error.rule).toBe('channels-count');
     expect(error.message).toContain('triggerInChunks');
     expect(transport.requests).toHaveLength(0);
@@ -145,7 +171,9 @@ describe('Pusher.triggerBatchInChunks', () => {
 
     expect(transport.requests.map((request) => request.pathname)).toEqual(Array(3).fill('/apps/77/batch_events'));
     expect(transport.requests.map((request) => batchOf(request).length)).toEqual([MAX_BATCH_SIZE, MAX_BATCH_SIZE, 5]);
-    expect(transport.requests.flatMap(batchOf).map((item) => item.channel)).toEqual(events.map((event) => event.channel));
+    expect(transport.requests.flatMap(batchOf).map((item) => item.channel)).toEqual(
+      events.map((event) => event.channel),
+    );
     expect(chunks.map(({ index, start, end }) => ({ index, start, end }))).toEqual([
       { index: 0, start: 0, end: 10 },
       { index: 1, start: 10, end: 20 },
@@ -155,13 +183,17 @@ describe('Pusher.triggerBatchInChunks', () => {
   });
 
   it('names the failed chunk by event positions and lists the accepted ones', async () => {
-    const transport = new FakeTransport((request) => (batchOf(request)[0]!.channel === 'c-20' ? json(413, { error: 'too big' }) : json(200, {})));
+    const transport = new FakeTransport((request) =>
+      batchOf(request)[0]!.channel === 'c-20' ? json(413, { error: 'too big' }) : json(200, {}),
+    );
     const { pusher } = setup(transport);
 
     const error = (await rejection(pusher.triggerBatchInChunks(batchEvents(25)))) as PusherChunkedTriggerError;
 
     expect(error).toBeInstanceOf(PusherChunkedTriggerError);
-    expect(error.failed.map(({ index, start, end }) => ({ index, start, end }))).toEqual([{ index: 2, start: 20, end: 25 }]);
+    expect(error.failed.map(({ index, start, end }) => ({ index, start, end }))).toEqual([
+      { index: 2, start: 20, end: 25 },
+    ]);
     expect(error.succeeded.map((chunk) => chunk.index)).toEqual([0, 1]);
     expect(error.message).toContain('chunk 2 (events 20-24)');
   });

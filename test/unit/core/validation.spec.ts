@@ -9,7 +9,8 @@ type Call = (pusher: Pusher) => unknown;
 
 const longName = (length: number) => 'c'.repeat(length);
 const channels = (count: number) => Array.from({ length: count }, (_, i) => `ch-${i}`);
-const batch = (count: number): BatchEvent[] => Array.from({ length: count }, (_, i) => ({ channel: `ch-${i}`, name: 'ev', data: i }));
+const batch = (count: number): BatchEvent[] =>
+  Array.from({ length: count }, (_, i) => ({ channel: `ch-${i}`, name: 'ev', data: i }));
 
 const asyncCases: Array<[string, Call, string, (number | string)?]> = [
   ['channel name empty', (p) => p.trigger('', 'ev', 1), 'channel-name-required'],
@@ -22,59 +23,164 @@ const asyncCases: Array<[string, Call, string, (number | string)?]> = [
   ['no channels', (p) => p.trigger([], 'ev', 1), 'channels-required'],
   ['channels not a list', (p) => p.trigger(7 as unknown as string, 'ev', 1), 'channels-required'],
   ['101 channels', (p) => p.trigger(channels(101), 'ev', 1), 'channels-count', 100],
-  ['encrypted channel with another channel', (p) => p.trigger(['private-encrypted-a', 'b'], 'ev', 1), 'encrypted-channel-alone'],
-  ['encrypted channel without a master key', (p) => p.trigger('private-encrypted-a', 'ev', 1), 'encryption-master-key-required'],
+  [
+    'encrypted channel with another channel',
+    (p) => p.trigger(['private-encrypted-a', 'b'], 'ev', 1),
+    'encrypted-channel-alone',
+  ],
+  [
+    'encrypted channel without a master key',
+    (p) => p.trigger('private-encrypted-a', 'ev', 1),
+    'encryption-master-key-required',
+  ],
   ['empty batch', (p) => p.triggerBatch([]), 'batch-required'],
   ['batch of 11', (p) => p.triggerBatch(batch(11)), 'batch-size', 10],
-  ['batch item with a bad channel', (p) => p.triggerBatch([{ channel: 'a b', name: 'ev', data: 1 }]), 'channel-name-charset'],
-  ['batch item with a bad socket id', (p) => p.triggerBatch([{ channel: 'a', name: 'ev', data: 1, socketId: '1.1:' }]), 'socket-id'],
+  [
+    'batch item with a bad channel',
+    (p) => p.triggerBatch([{ channel: 'a b', name: 'ev', data: 1 }]),
+    'channel-name-charset',
+  ],
+  [
+    'batch item with a bad socket id',
+    (p) => p.triggerBatch([{ channel: 'a', name: 'ev', data: 1, socketId: '1.1:' }]),
+    'socket-id',
+  ],
   ['event name empty', (p) => p.trigger('a', '', 1), 'event-name-required'],
   ['event name over 200 characters', (p) => p.trigger('a', 'e'.repeat(201), 1), 'event-name-length', 200],
-  ['event name of 201 emoji (characters, not UTF-16 units)', (p) => p.trigger('a', '😀'.repeat(201), 1), 'event-name-length', 200],
-  ['socket id over 41 characters (60 KB)', (p) => p.trigger('a', 'ev', 1, { socketId: `${'1'.repeat(30_000)}.${'2'.repeat(30_000)}` }), 'socket-id-length', 41],
-  ['socket id with 21 digits on one side', (p) => p.trigger('a', 'ev', 1, { socketId: `${'1'.repeat(21)}.1` }), 'socket-id'],
-  ['batch item with an overlong socket id', (p) => p.triggerBatch([{ channel: 'a', name: 'ev', data: 1, socketId: `1.${'2'.repeat(60)}` }]), 'socket-id-length', 41],
+  [
+    'event name of 201 emoji (characters, not UTF-16 units)',
+    (p) => p.trigger('a', '😀'.repeat(201), 1),
+    'event-name-length',
+    200,
+  ],
+  [
+    'socket id over 41 characters (60 KB)',
+    (p) => p.trigger('a', 'ev', 1, { socketId: `${'1'.repeat(30_000)}.${'2'.repeat(30_000)}` }),
+    'socket-id-length',
+    41,
+  ],
+  [
+    'socket id with 21 digits on one side',
+    (p) => p.trigger('a', 'ev', 1, { socketId: `${'1'.repeat(21)}.1` }),
+    'socket-id',
+  ],
+  [
+    'batch item with an overlong socket id',
+    (p) => p.triggerBatch([{ channel: 'a', name: 'ev', data: 1, socketId: `1.${'2'.repeat(60)}` }]),
+    'socket-id-length',
+    41,
+  ],
   ['event name in the pusher: namespace', (p) => p.trigger('a', 'pusher:subscribe', 1), 'event-name-reserved'],
-  ['event name in the pusher_internal: namespace', (p) => p.trigger('a', 'pusher_internal:member_added', 1), 'event-name-reserved'],
+  [
+    'event name in the pusher_internal: namespace',
+    (p) => p.trigger('a', 'pusher_internal:member_added', 1),
+    'event-name-reserved',
+  ],
   ['data over 10240 bytes', (p) => p.trigger('a', 'ev', 'x'.repeat(10241)), 'payload-size', 10240],
   ['data over the limit only in UTF-8 bytes', (p) => p.trigger('a', 'ev', 'é'.repeat(5121)), 'payload-size', 10240],
-  ['data over the limit once JSON-encoded', (p) => p.trigger('a', 'ev', { s: 'x'.repeat(10235) }), 'payload-size', 10240],
+  [
+    'data over the limit once JSON-encoded',
+    (p) => p.trigger('a', 'ev', { s: 'x'.repeat(10235) }),
+    'payload-size',
+    10240,
+  ],
   ['data without a JSON encoding', (p) => p.trigger('a', 'ev', undefined), 'data-serializable'],
-  ['data with a cycle', (p) => { const o: Record<string, unknown> = {}; o.self = o; return p.trigger('a', 'ev', o); }, 'data-serializable'],
+  [
+    'data with a cycle',
+    (p) => {
+      const o: Record<string, unknown> = {};
+      o.self = o;
+      return p.trigger('a', 'ev', o);
+    },
+    'data-serializable',
+  ],
   ['socket id with a trailing colon', (p) => p.trigger('a', 'ev', 1, { socketId: '1.1:' }), 'socket-id'],
   ['socket id with a leading colon', (p) => p.trigger('a', 'ev', 1, { socketId: ':1.1' }), 'socket-id'],
   ['socket id with a newline', (p) => p.trigger('a', 'ev', 1, { socketId: '1.1\n:' }), 'socket-id'],
-  ['trigger info attribute unknown', (p) => p.trigger('a', 'ev', 1, { info: ['cache' as 'user_count'] }), 'info-attribute'],
+  [
+    'trigger info attribute unknown',
+    (p) => p.trigger('a', 'ev', 1, { info: ['cache' as 'user_count'] }),
+    'info-attribute',
+  ],
   ['sendToUser with an empty user id', (p) => p.sendToUser('', 'ev', 1), 'user-id-required'],
-  ['sendToUser with a user id over 128 characters', (p) => p.sendToUser('u'.repeat(129), 'ev', 1), 'user-id-length', 128],
+  [
+    'sendToUser with a user id over 128 characters',
+    (p) => p.sendToUser('u'.repeat(129), 'ev', 1),
+    'user-id-length',
+    128,
+  ],
   ['sendToUser with a user id outside the charset', (p) => p.sendToUser('a|b', 'ev', 1), 'user-id-charset'],
   ['sendToUser with a reserved event name', (p) => p.sendToUser('u1', 'pusher:x', 1), 'event-name-reserved'],
   ['terminateUserConnections with a path in the user id', (p) => p.terminateUserConnections('../x'), 'user-id-charset'],
-  ['channelsInfo user_count without a prefix filter', (p) => p.channelsInfo({ attributes: ['user_count'] }), 'info-user-count-presence'],
-  ['channelsInfo user_count with a non-presence prefix', (p) => p.channelsInfo({ prefixFilter: 'private-', attributes: ['user_count'] }), 'info-user-count-presence'],
-  ['channelsInfo unknown attribute', (p) => p.channelsInfo({ prefixFilter: 'presence-', attributes: ['subscription_count' as 'user_count'] }), 'info-attribute'],
+  [
+    'channelsInfo user_count without a prefix filter',
+    (p) => p.channelsInfo({ attributes: ['user_count'] }),
+    'info-user-count-presence',
+  ],
+  [
+    'channelsInfo user_count with a non-presence prefix',
+    (p) => p.channelsInfo({ prefixFilter: 'private-', attributes: ['user_count'] }),
+    'info-user-count-presence',
+  ],
+  [
+    'channelsInfo unknown attribute',
+    (p) => p.channelsInfo({ prefixFilter: 'presence-', attributes: ['subscription_count' as 'user_count'] }),
+    'info-attribute',
+  ],
   ['channelsInfo prefix filter outside the charset', (p) => p.channelsInfo({ prefixFilter: 'a&b' }), 'prefix-filter'],
-  ['channelInfo user_count on a non-presence channel', (p) => p.channelInfo('private-a', ['user_count']), 'info-user-count-presence'],
+  [
+    'channelInfo user_count on a non-presence channel',
+    (p) => p.channelInfo('private-a', ['user_count']),
+    'info-user-count-presence',
+  ],
   ['channelInfo unknown attribute', (p) => p.channelInfo('a', ['members' as 'cache']), 'info-attribute'],
   ['channelInfo bad channel', (p) => p.channelInfo('a?b'), 'channel-name-charset'],
   ['usersInfo on a non-presence channel', (p) => p.usersInfo('private-a'), 'presence-channel-required'],
   ['get with a reserved param', (p) => p.get('/channels', { auth_key: 'x' }), 'query-param-reserved'],
-  ['post with a reserved param in another case', (p) => p.post('/events', {}, { Body_Md5: 'x' }), 'query-param-reserved'],
+  [
+    'post with a reserved param in another case',
+    (p) => p.post('/events', {}, { Body_Md5: 'x' }),
+    'query-param-reserved',
+  ],
   ['get with a non-string param', (p) => p.get('/channels', { n: 1 as unknown as string }), 'query-params'],
   ['get with a relative path', (p) => p.get('channels'), 'api-path'],
 ];
 
 const syncCases: Array<[string, Call, string, (number | string)?]> = [
   ['authorizeChannel forged socket id', (p) => p.authorizeChannel('1.1:presence-a', 'private-a'), 'socket-id'],
-  ['authorizeChannel socket id of 60 KB', (p) => p.authorizeChannel(`${'9'.repeat(60_000)}.1`, 'private-a'), 'socket-id-length', 41],
-  ['authenticateUser socket id of 42 characters', (p) => p.authenticateUser(`${'1'.repeat(20)}.${'2'.repeat(21)}`, { id: 'a' }), 'socket-id-length', 41],
+  [
+    'authorizeChannel socket id of 60 KB',
+    (p) => p.authorizeChannel(`${'9'.repeat(60_000)}.1`, 'private-a'),
+    'socket-id-length',
+    41,
+  ],
+  [
+    'authenticateUser socket id of 42 characters',
+    (p) => p.authenticateUser(`${'1'.repeat(20)}.${'2'.repeat(21)}`, { id: 'a' }),
+    'socket-id-length',
+    41,
+  ],
   ['authorizeChannel public channel', (p) => p.authorizeChannel('1.1', 'public-a'), 'auth-channel-type'],
   ['authorizeChannel bad channel name', (p) => p.authorizeChannel('1.1', 'private-a b'), 'channel-name-charset'],
   ['authorizeChannel presence without data', (p) => p.authorizeChannel('1.1', 'presence-a'), 'presence-data-required'],
-  ['authorizeChannel presence user id empty', (p) => p.authorizeChannel('1.1', 'presence-a', { user_id: '' } as PresenceData), 'presence-user-id-required'],
-  ['authorizeChannel presence user id over 128', (p) => p.authorizeChannel('1.1', 'presence-a', { user_id: 'u'.repeat(129) }), 'presence-user-id-length', 128],
+  [
+    'authorizeChannel presence user id empty',
+    (p) => p.authorizeChannel('1.1', 'presence-a', { user_id: '' } as PresenceData),
+    'presence-user-id-required',
+  ],
+  [
+    'authorizeChannel presence user id over 128',
+    (p) => p.authorizeChannel('1.1', 'presence-a', { user_id: 'u'.repeat(129) }),
+    'presence-user-id-length',
+    128,
+  ],
   ['authenticateUser without id', (p) => p.authenticateUser('1.1', {} as UserData), 'user-id-required'],
-  ['authenticateUser watchlist over 100', (p) => p.authenticateUser('1.1', { id: 'a', watchlist: channels(101) }), 'watchlist-size', 100],
+  [
+    'authenticateUser watchlist over 100',
+    (p) => p.authenticateUser('1.1', { id: 'a', watchlist: channels(101) }),
+    'watchlist-size',
+    100,
+  ],
   ['authenticateUser forged socket id', (p) => p.authenticateUser('1.1\n', { id: 'a' }), 'socket-id'],
 ];
 
@@ -143,7 +249,9 @@ describe('validation: the limits themselves are allowed', () => {
     const { pusher } = setup();
     const answer = pusher.authorizeChannel('1.1', 'presence-a', { user_id: '😀'.repeat(128) });
     expect(JSON.parse(answer.channel_data!)).toEqual({ user_id: '😀'.repeat(128) });
-    expect(() => pusher.authorizeChannel('1.1', 'presence-a', { user_id: '😀'.repeat(129) })).toThrow('is 129 characters long');
+    expect(() => pusher.authorizeChannel('1.1', 'presence-a', { user_id: '😀'.repeat(129) })).toThrow(
+      'is 129 characters long',
+    );
   });
 
   it('honours a raised maxPayloadBytes', async () => {
@@ -163,7 +271,9 @@ describe('validation: the limits themselves are allowed', () => {
       encryptionMasterKeyBase64: Buffer.alloc(32, 1).toString('base64'),
     });
     // 8000 bytes of plaintext become > 10240 once sealed and base64-encoded.
-    await expect(pusher.trigger('private-encrypted-a', 'ev', 'x'.repeat(8000))).rejects.toMatchObject({ rule: 'payload-size' });
+    await expect(pusher.trigger('private-encrypted-a', 'ev', 'x'.repeat(8000))).rejects.toMatchObject({
+      rule: 'payload-size',
+    });
     expect(transport.requests).toHaveLength(0);
   });
 });

@@ -30,14 +30,24 @@ describe('verifyWebhook', () => {
   });
 
   it('accepts the body as a Buffer or Uint8Array and header values as single-element arrays', () => {
-    expect(verifyWebhook(verifier, { key: ['123456789'], signature: [vectorSignature], body: Buffer.from(vectorBody) }).time_ms).toBe(1403175510755);
+    expect(
+      verifyWebhook(verifier, { key: ['123456789'], signature: [vectorSignature], body: Buffer.from(vectorBody) })
+        .time_ms,
+    ).toBe(1403175510755);
     const bytes = new Uint8Array(Buffer.from(vectorBody));
-    expect(verifyWebhook(verifier, { key: '123456789', signature: vectorSignature.toUpperCase(), body: bytes }).events).toHaveLength(1);
+    expect(
+      verifyWebhook(verifier, { key: '123456789', signature: vectorSignature.toUpperCase(), body: bytes }).events,
+    ).toHaveLength(1);
   });
 
   it('verifies the raw bytes, not a re-encoding (non-ASCII body)', () => {
-    const body = '{"time_ms":1,"events":[{"name":"client_event","channel":"private-é","event":"client-x","data":"ü","socket_id":"1.1"}]}';
-    const payload = verifyWebhook(verifier, { key: '123456789', signature: sign(Buffer.from(body, 'utf8')), body: Buffer.from(body) });
+    const body =
+      '{"time_ms":1,"events":[{"name":"client_event","channel":"private-é","event":"client-x","data":"ü","socket_id":"1.1"}]}';
+    const payload = verifyWebhook(verifier, {
+      key: '123456789',
+      signature: sign(Buffer.from(body, 'utf8')),
+      body: Buffer.from(body),
+    });
     expect(payload.events[0]).toMatchObject({ name: 'client_event', data: 'ü' });
   });
 
@@ -54,7 +64,9 @@ describe('verifyWebhook', () => {
     ['a signature of another body', { body: vectorBody.replace('1403', '1404') }, 'invalid-signature'],
     ['a parsed object instead of the raw body', { body: JSON.parse(vectorBody) as string }, 'missing-raw-body'],
   ])('refuses %s', (_label, change, reason) => {
-    expect(reasonOf(verifier, { key: '123456789', signature: vectorSignature, body: vectorBody, ...change })).toBe(reason);
+    expect(reasonOf(verifier, { key: '123456789', signature: vectorSignature, body: vectorBody, ...change })).toBe(
+      reason,
+    );
   });
 
   it.each([
@@ -92,7 +104,9 @@ describe('verifyWebhook', () => {
 
   it('passes unknown event names through (Pusher may add types)', () => {
     const body = '{"time_ms":1,"events":[{"name":"future_event","channel":"a"}]}';
-    expect(verifyWebhook(verifier, { key: '123456789', signature: sign(body), body }).events[0]!.name).toBe('future_event');
+    expect(verifyWebhook(verifier, { key: '123456789', signature: sign(body), body }).events[0]!.name).toBe(
+      'future_event',
+    );
   });
 
   it('refuses a stale time_ms past the window plus the clock skew, and one from further in the future than the skew', () => {
@@ -110,9 +124,17 @@ describe('verifyWebhook', () => {
   });
 
   it('accepts a webhook signed with any of the additional key/secret pairs, and only with the secret of its key', () => {
-    const rotating = { ...verifier, additionalKeys: [{ key: 'second-key', secret: 'second-secret' }, { key: '123456789', secret: 'old-tofu' }] };
+    const rotating = {
+      ...verifier,
+      additionalKeys: [
+        { key: 'second-key', secret: 'second-secret' },
+        { key: '123456789', secret: 'old-tofu' },
+      ],
+    };
     const body = '{"time_ms":1,"events":[]}';
-    expect(verifyWebhook(rotating, { key: 'second-key', signature: sign(body, 'second-secret'), body }).time_ms).toBe(1);
+    expect(verifyWebhook(rotating, { key: 'second-key', signature: sign(body, 'second-secret'), body }).time_ms).toBe(
+      1,
+    );
     // Same key, two secrets (a secret being rotated): both verify.
     expect(verifyWebhook(rotating, { key: '123456789', signature: sign(body, 'old-tofu'), body }).time_ms).toBe(1);
     expect(verifyWebhook(rotating, { key: '123456789', signature: sign(body), body }).time_ms).toBe(1);
@@ -153,13 +175,23 @@ describe('verifyWebhook', () => {
     const body = JSON.stringify({
       time_ms: 1,
       events: [
-        { name: 'client_event', channel: 'private-plain', event: 'client-msg', data: { typing: true, who: 'é' }, socket_id: '1.1' },
+        {
+          name: 'client_event',
+          channel: 'private-plain',
+          event: 'client-msg',
+          data: { typing: true, who: 'é' },
+          socket_id: '1.1',
+        },
         { name: 'client_event', channel: 'private-plain', event: 'client-msg', data: 7, socket_id: '1.1' },
         { name: 'client_event', channel, event: 'client-msg', data: sealed, socket_id: '1.1' },
       ],
     });
     const payload = verifyWebhook({ ...verifier, encryption }, { key: '123456789', signature: sign(body), body });
-    expect(payload.events.map((event) => (event as { data: string }).data)).toEqual(['{"typing":true,"who":"é"}', '7', '{"text":"hi"}']);
+    expect(payload.events.map((event) => (event as { data: string }).data)).toEqual([
+      '{"typing":true,"who":"é"}',
+      '7',
+      '{"text":"hi"}',
+    ]);
   });
 
   it('skips an undecryptable client_event on an encrypted channel (any subscriber can send one) and keeps the rest', () => {
@@ -167,7 +199,13 @@ describe('verifyWebhook', () => {
     const body = JSON.stringify({
       time_ms: 1,
       events: [
-        { name: 'client_event', channel: 'private-encrypted-chat', event: 'client-msg', data: '{"nonce":"x"}', socket_id: '1.1' },
+        {
+          name: 'client_event',
+          channel: 'private-encrypted-chat',
+          event: 'client-msg',
+          data: '{"nonce":"x"}',
+          socket_id: '1.1',
+        },
         { name: 'member_added', channel: 'presence-a', user_id: '1' },
       ],
     });

@@ -40,7 +40,8 @@ class Handlers {
   wrongContext(_event: ChannelOccupiedEvent, _context: string): void {}
 }
 
-const metadataOf = (method: keyof Handlers): unknown => Reflect.getMetadata(PUSHER_EVENT_HANDLER_METADATA, Handlers.prototype[method]);
+const metadataOf = (method: keyof Handlers): unknown =>
+  Reflect.getMetadata(PUSHER_EVENT_HANDLER_METADATA, Handlers.prototype[method]);
 
 describe('@OnPusherEvent', () => {
   it('stores one entry per decorator, as an array, on the method', () => {
@@ -56,13 +57,15 @@ describe('@OnPusherEvent', () => {
     ]);
   });
 
-  it('copies the names array, so later changes to the caller\'s array do not leak in', () => {
+  it("copies the names array, so later changes to the caller's array do not leak in", () => {
     const names: Array<'cache_miss' | 'channel_vacated'> = ['cache_miss'];
     class Late {
       @OnPusherEvent(names)
       handle(): void {}
     }
     names.push('channel_vacated');
-    expect(Reflect.getMetadata(PUSHER_EVENT_HANDLER_METADATA, Late.prototype.handle)).toEqual([{ events: ['cache_miss'] }]);
+    expect(Reflect.getMetadata(PUSHER_EVENT_HANDLER_METADATA, Late.prototype.handle)).toEqual([
+      { events: ['cache_miss'] },
+    ]);
   });
 });

@@ -82,16 +82,22 @@ afterEach(async () => {
 });
 
 describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
-  const start = (pusherModule = PusherModule.forRoot({
-    ...APP,
-    encryptionMasterKeyBase64: MASTER_KEY_BASE64,
-    authorizer: TestAuthorizer,
-    imports: [PolicyModule],
-  })) => startApp(platform, { imports: [pusherModule] }).then((app) => (running = app));
+  const start = (
+    pusherModule = PusherModule.forRoot({
+      ...APP,
+      encryptionMasterKeyBase64: MASTER_KEY_BASE64,
+      authorizer: TestAuthorizer,
+      imports: [PolicyModule],
+    }),
+  ) => startApp(platform, { imports: [pusherModule] }).then((app) => (running = app));
 
-  it('signs a private channel for a form-encoded request (pusher-js\'s default), 200', async () => {
+  it("signs a private channel for a form-encoded request (pusher-js's default), 200", async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-orders' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'private-orders' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ auth: `${APP.key}:${hmacHex(APP.secret, `${SOCKET}:private-orders`)}` });
     expect(asked).toEqual([{ socketId: SOCKET, channel: 'private-orders', user: 'alice' }]);
@@ -99,14 +105,22 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
 
   it('accepts a JSON body too', async () => {
     const { url } = await start();
-    const response = await postJson(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-orders' }, { 'x-user': 'alice' });
+    const response = await postJson(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'private-orders' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ auth: `${APP.key}:${hmacHex(APP.secret, `${SOCKET}:private-orders`)}` });
   });
 
-  it('signs a presence channel with the authorizer\'s member data as channel_data', async () => {
+  it("signs a presence channel with the authorizer's member data as channel_data", async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-room' }, { 'x-user': 'bob' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'presence-room' },
+      { 'x-user': 'bob' },
+    );
     expect(response.status).toBe(200);
     const body = (await response.json()) as { auth: string; channel_data: string };
     expect(JSON.parse(body.channel_data)).toEqual({ user_id: 'bob', user_info: { name: 'User bob' } });
@@ -120,11 +134,18 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
       .overrideProvider(PusherService)
       .useValue(new Pusher({ ...APP, encryptionMasterKeyBase64: MASTER_KEY_BASE64 }))
       .compile();
-    const app = platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+    const app =
+      platform === 'fastify'
+        ? moduleRef.createNestApplication(new FastifyAdapter())
+        : moduleRef.createNestApplication();
     await app.listen(0, '127.0.0.1');
     running = { app, url: '', close: () => app.close() };
     const { port } = app.getHttpServer().address() as { port: number };
-    const response = await postForm(`http://127.0.0.1:${port}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-encrypted-vault' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `http://127.0.0.1:${port}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'private-encrypted-vault' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toHaveProperty('shared_secret');
   });
@@ -132,7 +153,11 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
   it('adds the shared_secret for a private-encrypted channel', async () => {
     const { url } = await start();
     const channel = 'private-encrypted-vault';
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: channel }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: channel },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(200);
     const expectedSecret = createHash('sha256')
       .update(channel)
@@ -148,36 +173,60 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
     const { url } = await start();
     const anonymous = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-orders' });
     expect(anonymous.status).toBe(403);
-    const refused = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-forbidden' }, { 'x-user': 'alice' });
+    const refused = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'presence-forbidden' },
+      { 'x-user': 'alice' },
+    );
     expect(refused.status).toBe(403);
     expect(JSON.stringify(await refused.json())).not.toContain('auth"');
   });
 
   it('answers a presence channel the authorizer allows with SIGNED_IN_USER for the signed-in user: signed socket_id:channel, no channel_data', async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-signed-in' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'presence-signed-in' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ auth: `${APP.key}:${hmacHex(APP.secret, `${SOCKET}:presence-signed-in`)}` });
+    expect(await response.json()).toEqual({
+      auth: `${APP.key}:${hmacHex(APP.secret, `${SOCKET}:presence-signed-in`)}`,
+    });
   });
 
   it('refuses a presence channel the authorizer answers true (no member named: 403) and logs how to opt in', async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-misused' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'presence-misused' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(403);
     expect(JSON.stringify(await response.json())).not.toContain('auth"');
-    expect(logs.lines('error').join('\n')).toContain('Refused presence-misused: the authorizer answered true for a presence channel');
+    expect(logs.lines('error').join('\n')).toContain(
+      'Refused presence-misused: the authorizer answered true for a presence channel',
+    );
     expect(logs.lines('error').join('\n')).toContain('SIGNED_IN_USER');
   });
 
   it('refuses SIGNED_IN_USER for a private channel (it allows presence only)', async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-signed-in' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'private-signed-in' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(403);
   });
 
-  it('answers 500 and logs when the authorizer\'s member data breaks the protocol', async () => {
+  it("answers 500 and logs when the authorizer's member data breaks the protocol", async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'presence-bad-member' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'presence-bad-member' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(500);
     expect(logs.lines('error').join('\n')).toContain('Cannot sign the answer for presence-bad-member');
     expect(logs.lines().join('\n')).not.toContain(APP.secret);
@@ -185,24 +234,38 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
 
   it('lets the authorizer choose its own HTTP error by throwing one', async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-throws' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'private-throws' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(401);
   });
 
   it('refuses (403, logged) an encrypted channel when no encryption master key is configured', async () => {
     const { url } = await start(PusherModule.forRoot({ ...APP, authorizer: TestAuthorizer, imports: [PolicyModule] }));
     for (const post of [postForm, postJson]) {
-      const response = await post(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-encrypted-x' }, { 'x-user': 'alice' });
+      const response = await post(
+        `${url}/pusher/auth`,
+        { socket_id: SOCKET, channel_name: 'private-encrypted-x' },
+        { 'x-user': 'alice' },
+      );
       expect(response.status).toBe(403);
       expect(JSON.stringify(await response.json())).not.toContain('auth"');
     }
     expect(asked.map((call) => call.channel)).toEqual(['private-encrypted-x', 'private-encrypted-x']);
-    expect(logs.lines('error').join('\n')).toContain('private-encrypted-x: end-to-end encrypted channels need the encryptionMasterKeyBase64 option');
+    expect(logs.lines('error').join('\n')).toContain(
+      'private-encrypted-x: end-to-end encrypted channels need the encryptionMasterKeyBase64 option',
+    );
   });
 
   it('answers 400 to a public channel, which needs no authorization', async () => {
     const { url } = await start();
-    const response = await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'news' }, { 'x-user': 'alice' });
+    const response = await postForm(
+      `${url}/pusher/auth`,
+      { socket_id: SOCKET, channel_name: 'news' },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(400);
     expect(((await response.json()) as { message: string }).message).toContain('news is a public channel');
     expect(asked).toEqual([]);
@@ -228,7 +291,11 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
 
   it('answers 400 to a JSON body whose fields are not strings', async () => {
     const { url } = await start();
-    const response = await postJson(`${url}/pusher/auth`, { socket_id: 1234.5678, channel_name: ['private-a'] }, { 'x-user': 'alice' });
+    const response = await postJson(
+      `${url}/pusher/auth`,
+      { socket_id: 1234.5678, channel_name: ['private-a'] },
+      { 'x-user': 'alice' },
+    );
     expect(response.status).toBe(400);
     expect(asked).toEqual([]);
   });
@@ -239,10 +306,16 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
       const response = await post(`${url}/pusher/user-auth`, { socket_id: SOCKET }, { 'x-user': 'carol' });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { auth: string; user_data: string };
-      expect(JSON.parse(body.user_data)).toEqual({ id: 'carol', user_info: { name: 'User carol' }, watchlist: ['friend-1'] });
+      expect(JSON.parse(body.user_data)).toEqual({
+        id: 'carol',
+        user_info: { name: 'User carol' },
+        watchlist: ['friend-1'],
+      });
       expect(body.auth).toBe(`${APP.key}:${hmacHex(APP.secret, `${SOCKET}::user::${body.user_data}`)}`);
     }
-    expect((await postForm(`${url}/pusher/user-auth`, { socket_id: SOCKET }, { 'x-user': 'mallory' })).status).toBe(403);
+    expect((await postForm(`${url}/pusher/user-auth`, { socket_id: SOCKET }, { 'x-user': 'mallory' })).status).toBe(
+      403,
+    );
     expect((await postForm(`${url}/pusher/user-auth`, { socket_id: 'x.1' }, { 'x-user': 'carol' })).status).toBe(400);
   });
 
@@ -273,7 +346,10 @@ describe.each(PLATFORMS)('auth routes over HTTP on %s', (platform) => {
     const { url } = await start(
       PusherModule.forRoot({ ...APP, authorizer: TestAuthorizer, imports: [PolicyModule], authController: false }),
     );
-    expect((await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-a' }, { 'x-user': 'alice' })).status).toBe(404);
+    expect(
+      (await postForm(`${url}/pusher/auth`, { socket_id: SOCKET, channel_name: 'private-a' }, { 'x-user': 'alice' }))
+        .status,
+    ).toBe(404);
     expect((await postForm(`${url}/pusher/user-auth`, { socket_id: SOCKET }, { 'x-user': 'alice' })).status).toBe(404);
   });
 });

@@ -112,18 +112,20 @@ afterEach(async () => {
 describe('@OnPusherEvent discovery and dispatch', () => {
   it('runs every matching handler of providers and controllers, with channel filters and stacked decorators', async () => {
     const app = await boot([RoomsService], [AuditController]);
-    const result = await app.get(PusherWebhookDispatcher).dispatch(
-      payload(
-        { name: 'member_added', channel: 'presence-a', user_id: 'u1' },
-        { name: 'member_removed', channel: 'presence-b', user_id: 'u1' },
-        { name: 'member_removed', channel: 'presence-a', user_id: 'u2' },
-        { name: 'channel_occupied', channel: 'presence-x' },
-        { name: 'channel_vacated', channel: 'presence-y' },
-        { name: 'channel_occupied', channel: 'private-x' },
-        { name: 'client_event', channel: 'private-chat', event: 'client-typing', data: '{}', socket_id: '1.2' },
-        { name: 'client_event', channel: 'private-other', event: 'client-typing', data: '{}', socket_id: '1.2' },
-      ),
-    );
+    const result = await app
+      .get(PusherWebhookDispatcher)
+      .dispatch(
+        payload(
+          { name: 'member_added', channel: 'presence-a', user_id: 'u1' },
+          { name: 'member_removed', channel: 'presence-b', user_id: 'u1' },
+          { name: 'member_removed', channel: 'presence-a', user_id: 'u2' },
+          { name: 'channel_occupied', channel: 'presence-x' },
+          { name: 'channel_vacated', channel: 'presence-y' },
+          { name: 'channel_occupied', channel: 'private-x' },
+          { name: 'client_event', channel: 'private-chat', event: 'client-typing', data: '{}', socket_id: '1.2' },
+          { name: 'client_event', channel: 'private-other', event: 'client-typing', data: '{}', socket_id: '1.2' },
+        ),
+      );
     expect(calls.map(({ handler, name, channel }) => `${handler} ${name} ${channel}`).sort()).toEqual(
       [
         'rooms.added member_added presence-a',
@@ -169,7 +171,9 @@ describe('@OnPusherEvent discovery and dispatch', () => {
     // The other handlers of the same events ran.
     expect(calls.map((call) => call.handler).sort()).toEqual(['rooms.occupancy', 'rooms.stacked']);
     const errors = logs.lines('error').join('\n');
-    expect(errors).toContain('FailingService.explode failed on channel_occupied (channel presence-room): Error: database down');
+    expect(errors).toContain(
+      'FailingService.explode failed on channel_occupied (channel presence-room): Error: database down',
+    );
     expect(errors).toContain('FailingService.rejectLater failed on member_removed');
     expect(logs.lines().join('\n')).not.toContain(APP.secret);
   });

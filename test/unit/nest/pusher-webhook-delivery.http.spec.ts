@@ -111,7 +111,9 @@ afterEach(async () => {
 
 describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
   const start = (options: Parameters<typeof PusherModule.forRoot>[0] = APP) =>
-    startApp(platform, { imports: [PusherModule.forRoot(options)], providers: [Recorder] }).then((app) => (running = app));
+    startApp(platform, { imports: [PusherModule.forRoot(options)], providers: [Recorder] }).then(
+      (app) => (running = app),
+    );
 
   it('refuses an old webhook by default (stale, 401), however often it is replayed, and runs no handler', async () => {
     const { url } = await start();
@@ -144,7 +146,10 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
   it('retries a failed delivery (500) in full, then suppresses it once it succeeded', async () => {
     const { url } = await start();
     failOnce.add('private-flaky');
-    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [occupied('private-a'), occupied('private-flaky')] });
+    const { body, headers } = signedWebhook({
+      time_ms: Date.now(),
+      events: [occupied('private-a'), occupied('private-flaky')],
+    });
     expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(500);
     expect(handled.map((event) => event.channel)).toEqual(['private-a']);
     expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(200);
@@ -162,17 +167,39 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
   });
 
   it.each([
-    ['a client_event without data', { name: 'client_event', channel: 'private-chat', event: 'client-x', socket_id: '1.1' }],
-    ['an undecryptable client_event on an encrypted channel', { name: 'client_event', channel: 'private-encrypted-chat', event: 'client-x', data: '{"nonce":"AAAA","ciphertext":"AAAA"}', socket_id: '1.1' }],
+    [
+      'a client_event without data',
+      { name: 'client_event', channel: 'private-chat', event: 'client-x', socket_id: '1.1' },
+    ],
+    [
+      'an undecryptable client_event on an encrypted channel',
+      {
+        name: 'client_event',
+        channel: 'private-encrypted-chat',
+        event: 'client-x',
+        data: '{"nonce":"AAAA","ciphertext":"AAAA"}',
+        socket_id: '1.1',
+      },
+    ],
     ['a member_added without user_id', { name: 'member_added', channel: 'presence-room' }],
   ])('a signed 100-event batch with %s delivers the other 99 and answers 200', async (_label, poison) => {
     const { url } = await start({ ...APP, encryptionMasterKeyBase64: MASTER_KEY_BASE64 });
     const events: unknown[] = [];
     for (let index = 0; index < 96; index++) {
-      events.push(index % 2 === 0 ? occupied(`private-${index}`) : { name: 'member_added', channel: 'presence-room', user_id: `user ${index} é` });
+      events.push(
+        index % 2 === 0
+          ? occupied(`private-${index}`)
+          : { name: 'member_added', channel: 'presence-room', user_id: `user ${index} é` },
+      );
     }
     // Arbitrary client data, `__proto__` included, is an ordinary event on both platforms.
-    events.push({ name: 'client_event', channel: 'private-chat', event: 'client-x', data: JSON.parse('{"__proto__":{"polluted":true}}'), socket_id: '1.1' });
+    events.push({
+      name: 'client_event',
+      channel: 'private-chat',
+      event: 'client-x',
+      data: JSON.parse('{"__proto__":{"polluted":true}}'),
+      socket_id: '1.1',
+    });
     events.splice(40, 0, poison);
     events.push(occupied('private-last'), occupied('private-very-last'));
     expect(events).toHaveLength(100);
@@ -181,17 +208,28 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ events: 99, rejectedEvents: 1, duplicate: false });
     expect(handled).toHaveLength(99);
-    expect(handled).toEqual(events.filter((event) => event !== poison).map((event) => expect.objectContaining({ channel: (event as { channel: string }).channel })));
+    expect(handled).toEqual(
+      events
+        .filter((event) => event !== poison)
+        .map((event) => expect.objectContaining({ channel: (event as { channel: string }).channel })),
+    );
     const clientEvent = handled.find((event): event is ClientEventWebhookEvent => event.name === 'client_event')!;
     expect(clientEvent.data).toBe('{"__proto__":{"polluted":true}}');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(handled.filter((event): event is MemberAddedEvent => event.name === 'member_added')[0]!.user_id).toBe('user 1 é');
-    expect(logs.lines('warn').join('\n')).toContain('Skipped an event of an authentic Pusher webhook: Webhook event #40');
+    expect(handled.filter((event): event is MemberAddedEvent => event.name === 'member_added')[0]!.user_id).toBe(
+      'user 1 é',
+    );
+    expect(logs.lines('warn').join('\n')).toContain(
+      'Skipped an event of an authentic Pusher webhook: Webhook event #40',
+    );
   });
 
   it('answers 503 when a handler hangs past handlerTimeoutMs, and app.close() still completes', async () => {
     const { url } = await start({ ...APP, webhooks: { handlerTimeoutMs: 300 } });
-    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [{ name: 'channel_vacated', channel: 'private-hang' }] });
+    const { body, headers } = signedWebhook({
+      time_ms: Date.now(),
+      events: [{ name: 'channel_vacated', channel: 'private-hang' }],
+    });
     const response = await postJson(`${url}/pusher/webhooks`, body, headers);
     expect(response.status).toBe(503);
     expect(logs.lines('error').join('\n')).toContain('Recorder.hang on channel_vacated still running');
@@ -207,7 +245,10 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
   ])('after a 503 keeps the delivery claimed (409) until the handlers settle, which %s', async (outcome, runs) => {
     const store = new SignallingStore();
     const { url } = await start({ ...APP, webhooks: { handlerTimeoutMs: 100, deliveryStore: store } });
-    const { body, headers } = signedWebhook({ time_ms: Date.now(), events: [{ name: 'channel_vacated', channel: 'private-slow' }] });
+    const { body, headers } = signedWebhook({
+      time_ms: Date.now(),
+      events: [{ name: 'channel_vacated', channel: 'private-slow' }],
+    });
     const first = slowGate;
     expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(503);
     expect((await postJson(`${url}/pusher/webhooks`, body, headers)).status).toBe(409);
@@ -226,9 +267,15 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
 
   it('accepts a webhook signed with an additional key pair (key rotation), and refuses an unknown key', async () => {
     const { url } = await start({ ...APP, additionalKeys: [{ key: 'next-key', secret: 'next-secret-never-log' }] });
-    const rotated = signedWebhook({ time_ms: Date.now(), events: [occupied('private-rotated')] }, { key: 'next-key', secret: 'next-secret-never-log' });
+    const rotated = signedWebhook(
+      { time_ms: Date.now(), events: [occupied('private-rotated')] },
+      { key: 'next-key', secret: 'next-secret-never-log' },
+    );
     expect((await postJson(`${url}/pusher/webhooks`, rotated.body, rotated.headers)).status).toBe(200);
-    const unknown = signedWebhook({ time_ms: Date.now(), events: [occupied('private-x')] }, { key: 'other-key', secret: 'next-secret-never-log' });
+    const unknown = signedWebhook(
+      { time_ms: Date.now(), events: [occupied('private-x')] },
+      { key: 'other-key', secret: 'next-secret-never-log' },
+    );
     expect((await postJson(`${url}/pusher/webhooks`, unknown.body, unknown.headers)).status).toBe(401);
     expect(handled.map((event) => event.channel)).toEqual(['private-rotated']);
   });
@@ -242,16 +289,25 @@ describe('PusherWebhookDispatcher replay window', () => {
     let runs = 0;
     dispatcher.addHandler({ events: ['member_added'], name: 'count', handle: () => void runs++ });
     // The sender's clock is 59 s ahead of ours: inside the default 60 s of skew.
-    const { body, headers } = signedWebhook({ time_ms: now + 59_000, events: [{ name: 'member_added', channel: 'presence-x', user_id: '1' }] });
+    const { body, headers } = signedWebhook({
+      time_ms: now + 59_000,
+      events: [{ name: 'member_added', channel: 'presence-x', user_id: '1' }],
+    });
     const deliver = async (): Promise<string> => {
       let payload: PusherWebhookPayload;
       try {
         const verifier = { key: APP.key, secret: APP.secret, maxAgeMs: 300_000, now: () => now };
-        payload = verifyWebhook(verifier, { key: headers['x-pusher-key'], signature: headers['x-pusher-signature'], body });
+        payload = verifyWebhook(verifier, {
+          key: headers['x-pusher-key'],
+          signature: headers['x-pusher-signature'],
+          body,
+        });
       } catch {
         return 'refused';
       }
-      return (await dispatcher.dispatch(payload, { deliveryId: webhookDeliveryId(body) })).duplicate ? 'duplicate' : 'handled';
+      return (await dispatcher.dispatch(payload, { deliveryId: webhookDeliveryId(body) })).duplicate
+        ? 'duplicate'
+        : 'handled';
     };
     const answers = [await deliver()];
     // Replays until the body is too old to pass: the last accepted moment is time_ms + 5 min + 60 s.
@@ -270,7 +326,10 @@ describe('PusherWebhookDispatcher claim renewal', () => {
   it('renews the claim of a delivery whose handlers outlive the claim TTL, so that it does not expire under them', async () => {
     let now = 0;
     const store = new SignallingStore({ now: () => now });
-    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { handlerTimeoutMs: 30, deliveryStore: store } });
+    const dispatcher = new PusherWebhookDispatcher({
+      ...APP,
+      webhooks: { handlerTimeoutMs: 30, deliveryStore: store },
+    });
     const slow = gate();
     dispatcher.addHandler({ events: ['channel_vacated'], name: 'slow', handle: () => slow.promise });
     const payload = { time_ms: 0, events: [{ name: 'channel_vacated' as const, channel: 'private-x' }] };
@@ -294,7 +353,10 @@ describe('PusherWebhookDispatcher claim renewal', () => {
       }
     }
     const store = new FailingStore();
-    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { handlerTimeoutMs: 30, deliveryStore: store } });
+    const dispatcher = new PusherWebhookDispatcher({
+      ...APP,
+      webhooks: { handlerTimeoutMs: 30, deliveryStore: store },
+    });
     const slow = gate();
     dispatcher.addHandler({ events: ['channel_vacated'], name: 'slow', handle: () => slow.promise });
     const payload = { time_ms: 0, events: [{ name: 'channel_vacated' as const, channel: 'private-x' }] };
@@ -303,6 +365,8 @@ describe('PusherWebhookDispatcher claim renewal', () => {
     await store.settled.promise;
     // One turn of the event loop: the rejection reaches the logger through promise callbacks only.
     await new Promise((resolve) => setImmediate(resolve));
-    expect(logs.lines('error').join('\n')).toContain('A Pusher webhook delivery failed after its timeout: Error: store down');
+    expect(logs.lines('error').join('\n')).toContain(
+      'A Pusher webhook delivery failed after its timeout: Error: store down',
+    );
   });
 });

@@ -111,29 +111,26 @@ describe.each(PLATFORMS)('the webhook body parser on %s', (platform) => {
     ['/class-hooks', [MethodWebhookController, ClassWebhookController]],
     ['/inheriting-class-hooks', [InheritingClassWebhookController]],
     ['/inherited-method-hooks', [InheritedMethodWebhookController]],
-  ])(
-    'verifies a signed webhook with __proto__ in client data on the custom route %s',
-    async (path, controllers) => {
-      running = await startApp(platform, {
-        imports: [PusherModule.forRoot({ ...APP, webhookController: false })],
-        controllers,
-      });
-      const events = [
-        {
-          name: 'client_event',
-          channel: 'private-chat',
-          event: 'client-x',
-          data: JSON.parse('{"__proto__":{"isAdmin":true}}'),
-          socket_id: '1.1',
-        },
-      ];
-      const { body, headers } = signedWebhook({ time_ms: Date.now(), events });
-      const response = await postJson(`${running.url}${path}`, body, headers);
-      expect(response.status).toBe(200);
-      expect(((await response.json()) as { events: number }).events).toBe(1);
-      expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
-    },
-  );
+  ])('verifies a signed webhook with __proto__ in client data on the custom route %s', async (path, controllers) => {
+    running = await startApp(platform, {
+      imports: [PusherModule.forRoot({ ...APP, webhookController: false })],
+      controllers,
+    });
+    const events = [
+      {
+        name: 'client_event',
+        channel: 'private-chat',
+        event: 'client-x',
+        data: JSON.parse('{"__proto__":{"isAdmin":true}}'),
+        socket_id: '1.1',
+      },
+    ];
+    const { body, headers } = signedWebhook({ time_ms: Date.now(), events });
+    const response = await postJson(`${running.url}${path}`, body, headers);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { events: number }).events).toBe(1);
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
 
   it('marks the inheriting controller only: its base class, mounted on its own, stays an ordinary route', async () => {
     running = await startApp(platform, {

@@ -68,13 +68,15 @@ describe('PusherWebhookGuard', () => {
     expect(guardWith().canActivate(contextFor(request))).toBe(true);
   });
 
-  it('verifies the protocol document\'s vector (secret tofu, key 123456789)', () => {
+  it("verifies the protocol document's vector (secret tofu, key 123456789)", () => {
     const body = '{"time_ms":1403175510755,"events":[{"channel":"test_channel","name":"channel_vacated"}]}';
     const request = requestOf(body, {
       'x-pusher-key': '123456789',
       'x-pusher-signature': 'c17257e92037cd7de407ebc1ed174ceb7b2e518db127f44411b9ffc4f5b28cc5',
     });
-    expect(guardWith({ key: '123456789', secret: 'tofu', webhookMaxAgeMs: false }).canActivate(contextFor(request))).toBe(true);
+    expect(
+      guardWith({ key: '123456789', secret: 'tofu', webhookMaxAgeMs: false }).canActivate(contextFor(request)),
+    ).toBe(true);
   });
 
   it('refuses a forged webhook (signed with another secret) with 401', () => {
@@ -97,9 +99,7 @@ describe('PusherWebhookGuard', () => {
 
   it('refuses an unsigned webhook', () => {
     const { body } = signedWebhook(PAYLOAD);
-    const error = rejection(() =>
-      guardWith().canActivate(contextFor(requestOf(body, { 'x-pusher-key': APP.key }))),
-    );
+    const error = rejection(() => guardWith().canActivate(contextFor(requestOf(body, { 'x-pusher-key': APP.key }))));
     expect([error.getStatus(), error.reason]).toEqual([401, 'missing-signature']);
   });
 
@@ -111,7 +111,7 @@ describe('PusherWebhookGuard', () => {
     expect([error.getStatus(), error.reason]).toEqual([401, 'missing-key']);
   });
 
-  it('refuses another app\'s key, even with a valid signature under our secret', () => {
+  it("refuses another app's key, even with a valid signature under our secret", () => {
     const { body, headers } = signedWebhook(PAYLOAD, { key: 'another-app-key' });
     const error = rejection(() => guardWith().canActivate(contextFor(requestOf(body, headers))));
     expect([error.getStatus(), error.reason]).toEqual([401, 'unknown-key']);

@@ -1,6 +1,14 @@
 import './support/nest-app.js';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { type CallHandler, Controller, type ExecutionContext, Injectable, Module, type NestInterceptor, Post } from '@nestjs/common';
+import {
+  type CallHandler,
+  Controller,
+  type ExecutionContext,
+  Injectable,
+  Module,
+  type NestInterceptor,
+  Post,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { type Observable, tap } from 'rxjs';
 import {
@@ -92,10 +100,18 @@ afterEach(async () => {
 @Injectable()
 class ResponseTimeInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const response = context.switchToHttp().getResponse<{ header?: (n: string, v: string) => void; setHeader?: (n: string, v: string) => void }>();
-    return next.handle().pipe(
-      tap(() => (response.setHeader ? response.setHeader('x-handled-by', 'interceptor') : response.header?.('x-handled-by', 'interceptor'))),
-    );
+    const response = context
+      .switchToHttp()
+      .getResponse<{ header?: (n: string, v: string) => void; setHeader?: (n: string, v: string) => void }>();
+    return next
+      .handle()
+      .pipe(
+        tap(() =>
+          response.setHeader
+            ? response.setHeader('x-handled-by', 'interceptor')
+            : response.header?.('x-handled-by', 'interceptor'),
+        ),
+      );
   }
 }
 
@@ -151,7 +167,10 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
 
   it('answers 500 when a handler fails (so Pusher delivers again), after running the others', async () => {
     const { url } = await start();
-    const { body, headers } = signedWebhook({ time_ms: NOW, events: [{ name: 'channel_vacated', channel: 'private-fragile' }] });
+    const { body, headers } = signedWebhook({
+      time_ms: NOW,
+      events: [{ name: 'channel_vacated', channel: 'private-fragile' }],
+    });
     const response = await postJson(`${url}/pusher/webhooks`, body, headers);
     expect(response.status).toBe(500);
     expect(seen).toEqual(['controller channel_vacated private-fragile']);
@@ -182,13 +201,17 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
     expect(logs.lines('error')).toEqual([]);
   });
 
-  it('guards a user\'s own @PusherWebhook() route: 200 with the verified payload, 401 when forged', async () => {
+  it("guards a user's own @PusherWebhook() route: 200 with the verified payload, 401 when forged", async () => {
     const { url } = await start();
     const signed = signedWebhook(occupied('private-own'));
     const ok = await postJson(`${url}/my/pusher-hook`, signed.body, signed.headers);
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ mine: 1 });
-    expect(seen.sort()).toEqual(['controller channel_occupied private-own', `listener private-own ${NOW}`, 'own route 1']);
+    expect(seen.sort()).toEqual([
+      'controller channel_occupied private-own',
+      `listener private-own ${NOW}`,
+      'own route 1',
+    ]);
 
     seen.length = 0;
     const forged = signedWebhook(occupied('private-own'), { secret: 'forged' });

@@ -56,9 +56,22 @@ describe('PusherModule.forRoot', () => {
     expect(service).toBeInstanceOf(Pusher);
     expect(service.appId).toBe(APP.appId);
     expect(service.key).toBe(APP.key);
-    for (const method of ['trigger', 'triggerBatch', 'sendToUser', 'terminateUserConnections', 'channelsInfo',
-      'channelInfo', 'usersInfo', 'authorizeChannel', 'authenticateUser', 'validateWebhook', 'verifyWebhook', 'get',
-      'post', 'close'] as const) {
+    for (const method of [
+      'trigger',
+      'triggerBatch',
+      'sendToUser',
+      'terminateUserConnections',
+      'channelsInfo',
+      'channelInfo',
+      'usersInfo',
+      'authorizeChannel',
+      'authenticateUser',
+      'validateWebhook',
+      'verifyWebhook',
+      'get',
+      'post',
+      'close',
+    ] as const) {
       expect(typeof service[method]).toBe('function');
     }
     // A real signature, checked independently: the docs' private-channel vector needs the docs' credentials.
@@ -70,9 +83,15 @@ describe('PusherModule.forRoot', () => {
     });
   });
 
-  it('keeps the extras out of the options the client receives, and leaves the caller\'s object alone', async () => {
-    const options = { ...APP, isGlobal: false, authorizer: UsersAuthorizer, webhookController: false as const,
-      authController: false as const, imports: [UsersModule] };
+  it("keeps the extras out of the options the client receives, and leaves the caller's object alone", async () => {
+    const options = {
+      ...APP,
+      isGlobal: false,
+      authorizer: UsersAuthorizer,
+      webhookController: false as const,
+      authController: false as const,
+      imports: [UsersModule],
+    };
     const snapshot = { ...options };
     const moduleRef = await compile([PusherModule.forRoot(options)]);
     expect(moduleRef.get(PUSHER_MODULE_OPTIONS)).toEqual(APP);
@@ -86,14 +105,21 @@ describe('PusherModule.forRoot', () => {
       constructor(@Inject(PUSHER_MODULE_OPTIONS) readonly options: unknown) {}
     }
     await expect(
-      Test.createTestingModule({ imports: [PusherModule.forRoot({ ...APP, isGlobal: true })], providers: [ReadsOptions] }).compile(),
+      Test.createTestingModule({
+        imports: [PusherModule.forRoot({ ...APP, isGlobal: true })],
+        providers: [ReadsOptions],
+      }).compile(),
     ).rejects.toThrow(/PUSHER_MODULE_OPTIONS/);
   });
 
   it('hands the dispatcher its webhook settings without the credentials', async () => {
     const webhooks = { handlerTimeoutMs: 1234 };
     const moduleRef = await compile([PusherModule.forRoot({ ...APP, webhooks, webhookMaxAgeMs: 60_000 })]);
-    expect(moduleRef.get(PUSHER_WEBHOOK_SETTINGS)).toEqual({ webhooks, webhookMaxAgeMs: 60_000, webhookClockSkewMs: undefined });
+    expect(moduleRef.get(PUSHER_WEBHOOK_SETTINGS)).toEqual({
+      webhooks,
+      webhookMaxAgeMs: 60_000,
+      webhookClockSkewMs: undefined,
+    });
   });
 
   it('provides the guard and the dispatcher', async () => {
@@ -103,7 +129,7 @@ describe('PusherModule.forRoot', () => {
     expect(moduleRef.get(PUSHER_AUTHORIZER)).toBeNull();
   });
 
-  it('fails the start with the core\'s PusherConfigurationError on unusable options', async () => {
+  it("fails the start with the core's PusherConfigurationError on unusable options", async () => {
     await expect(
       Test.createTestingModule({ imports: [PusherModule.forRoot({ appId: '1', key: 'k', secret: '' })] }).compile(),
     ).rejects.toBeInstanceOf(PusherConfigurationError);
@@ -115,7 +141,9 @@ describe('PusherModule.forRoot', () => {
       [{ deliveryStore: {} }, 'webhooks.deliveryStore'],
     ] as const) {
       await expect(
-        Test.createTestingModule({ imports: [PusherModule.forRoot({ appId: '1', key: 'k', secret: 's', webhooks: webhooks as never })] }).compile(),
+        Test.createTestingModule({
+          imports: [PusherModule.forRoot({ appId: '1', key: 'k', secret: 's', webhooks: webhooks as never })],
+        }).compile(),
       ).rejects.toMatchObject({ option });
     }
   });
@@ -124,13 +152,27 @@ describe('PusherModule.forRoot', () => {
     const additional = 'next-secret-never-log-81q';
     for (const handlerTimeoutMs of [APP.secret, additional, `${APP.secret}x`]) {
       const error = await Test.createTestingModule({
-        imports: [PusherModule.forRoot({ ...APP, additionalKeys: [{ key: 'next-key', secret: additional }], webhooks: { handlerTimeoutMs: handlerTimeoutMs as never } })],
+        imports: [
+          PusherModule.forRoot({
+            ...APP,
+            additionalKeys: [{ key: 'next-key', secret: additional }],
+            webhooks: { handlerTimeoutMs: handlerTimeoutMs as never },
+          }),
+        ],
       })
         .compile()
-        .then(() => undefined, (caught: unknown) => caught as PusherConfigurationError);
+        .then(
+          () => undefined,
+          (caught: unknown) => caught as PusherConfigurationError,
+        );
       expect(error).toBeInstanceOf(PusherConfigurationError);
       expect(error!.option).toBe('webhooks.handlerTimeoutMs');
-      const everything = [error!.message, error!.stack ?? '', JSON.stringify(error), inspect(error, { showHidden: true })].join('\n');
+      const everything = [
+        error!.message,
+        error!.stack ?? '',
+        JSON.stringify(error),
+        inspect(error, { showHidden: true }),
+      ].join('\n');
       expect(everything).not.toContain(APP.secret);
       expect(everything).not.toContain(additional);
     }
@@ -144,7 +186,9 @@ describe('PusherModule.forRoot', () => {
   });
 
   it('builds the authorizer with Nest DI, its dependencies coming from `imports`', async () => {
-    const moduleRef = await compile([PusherModule.forRoot({ ...APP, authorizer: UsersAuthorizer, imports: [UsersModule] })]);
+    const moduleRef = await compile([
+      PusherModule.forRoot({ ...APP, authorizer: UsersAuthorizer, imports: [UsersModule] }),
+    ]);
     const authorizer = moduleRef.get<UsersAuthorizer>(PUSHER_AUTHORIZER);
     expect(authorizer).toBeInstanceOf(UsersAuthorizer);
     expect(authorizer.users).toBeInstanceOf(UsersService);
@@ -221,7 +265,9 @@ describe('PusherService on application shutdown', () => {
         order.push('transport closed');
       },
     };
-    const moduleRef = await Test.createTestingModule({ imports: [PusherModule.forRoot({ ...APP, transport: slowTransport })] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [PusherModule.forRoot({ ...APP, transport: slowTransport })],
+    }).compile();
     const service = moduleRef.get(PusherService);
     const inFlight = service.trigger('my-channel', 'my-event', {}).then(() => order.push('trigger resolved'));
     await moduleRef.close();
@@ -236,7 +282,7 @@ describe('PusherService on application shutdown', () => {
 });
 
 describe('PusherModule.forRootAsync', () => {
-  it('useFactory with @nestjs/config\'s ConfigService', async () => {
+  it("useFactory with @nestjs/config's ConfigService", async () => {
     const moduleRef = await compile([
       PusherModule.forRootAsync({
         imports: [
@@ -259,13 +305,13 @@ describe('PusherModule.forRootAsync', () => {
     // Signed with the secret from the config: checked independently.
     const signed = service.authorizeChannel('1.2', 'private-a');
     const { createHmac } = await import('node:crypto');
-    expect(signed.auth).toBe(`from-config:${createHmac('sha256', 'config-secret').update('1.2:private-a').digest('hex')}`);
+    expect(signed.auth).toBe(
+      `from-config:${createHmac('sha256', 'config-secret').update('1.2:private-a').digest('hex')}`,
+    );
   });
 
   it('useFactory may be async', async () => {
-    const moduleRef = await compile([
-      PusherModule.forRootAsync({ useFactory: async () => ({ ...APP, appId: '8' }) }),
-    ]);
+    const moduleRef = await compile([PusherModule.forRootAsync({ useFactory: async () => ({ ...APP, appId: '8' }) })]);
     expect(moduleRef.get(PusherService).appId).toBe('8');
   });
 
@@ -325,7 +371,10 @@ describe('isGlobal', () => {
   });
 
   it('works for forRootAsync as well', async () => {
-    const moduleRef = await compile([PusherModule.forRootAsync({ useFactory: () => APP, isGlobal: true }), FeatureModule]);
+    const moduleRef = await compile([
+      PusherModule.forRootAsync({ useFactory: () => APP, isGlobal: true }),
+      FeatureModule,
+    ]);
     expect(moduleRef.get(Notifier).pusher).toBeInstanceOf(PusherService);
   });
 

@@ -13,6 +13,10 @@ describe('package-lock.json', () => {
     };
     expect(lock.lockfileVersion).toBe(3);
     expect(Object.keys(lock.packages).length).toBeGreaterThan(100);
-    expect(Object.entries(lock.packages).filter(([, entry]) => entry.extraneous === true).map(([path]) => path)).toEqual([]);
+    expect(
+      Object.entries(lock.packages)
+        .filter(([, entry]) => entry.extraneous === true)
+        .map(([path]) => path),
+    ).toEqual([]);
   });
 });

@@ -46,12 +46,18 @@ afterEach(async () => {
   moduleRef = undefined;
 });
 
-async function compile(options: PusherTestingModuleOptions = {}): Promise<{ orders: OrdersService; pusher: PusherService; recorder: PusherRecorder }> {
+async function compile(
+  options: PusherTestingModuleOptions = {},
+): Promise<{ orders: OrdersService; pusher: PusherService; recorder: PusherRecorder }> {
   moduleRef = await Test.createTestingModule({
     imports: [PusherTestingModule.forRoot({ webhookController: false, authController: false, ...options })],
     providers: [OrdersService],
   }).compile();
-  return { orders: moduleRef.get(OrdersService), pusher: moduleRef.get(PusherService), recorder: moduleRef.get(PusherRecorder) };
+  return {
+    orders: moduleRef.get(OrdersService),
+    pusher: moduleRef.get(PusherService),
+    recorder: moduleRef.get(PusherRecorder),
+  };
 }
 
 describe('PusherTestingModule and PusherRecorder', () => {
@@ -59,10 +65,26 @@ describe('PusherTestingModule and PusherRecorder', () => {
     const { pusher, recorder } = await compile();
     await pusher.trigger(['a', 'b'], 'greet', { hello: 'world' }, { socketId: '12.34', info: ['subscription_count'] });
     expect(recorder.events).toEqual([
-      { via: 'trigger', channels: ['a', 'b'], event: 'greet', data: { hello: 'world' }, wireData: '{"hello":"world"}', encrypted: false, socketId: '12.34', info: ['subscription_count'] },
+      {
+        via: 'trigger',
+        channels: ['a', 'b'],
+        event: 'greet',
+        data: { hello: 'world' },
+        wireData: '{"hello":"world"}',
+        encrypted: false,
+        socketId: '12.34',
+        info: ['subscription_count'],
+      },
     ]);
-    expect(recorder.calls[0]).toMatchObject({ kind: 'trigger', method: 'POST', path: '/events', answer: { status: 200, body: '{}' } });
-    expect(recorder.expectEvent({ channel: 'b', event: 'greet', data: { hello: 'world' }, socketId: '12.34' }).channels).toEqual(['a', 'b']);
+    expect(recorder.calls[0]).toMatchObject({
+      kind: 'trigger',
+      method: 'POST',
+      path: '/events',
+      answer: { status: 200, body: '{}' },
+    });
+    expect(
+      recorder.expectEvent({ channel: 'b', event: 'greet', data: { hello: 'world' }, socketId: '12.34' }).channels,
+    ).toEqual(['a', 'b']);
   });
 
   it('catches a trigger on the wrong channel, and the report shows what was sent instead', async () => {
@@ -87,8 +109,12 @@ describe('PusherTestingModule and PusherRecorder', () => {
   it('reports a data difference by its path, and expectNoEvent names what matched', async () => {
     const { pusher, recorder } = await compile();
     await pusher.trigger('room', 'message', { from: { id: 'ann' }, text: 'hi' });
-    expect(() => recorder.expectEvent({ data: { from: { id: 'bob' } } })).toThrow('data.from.id: expected "bob", got "ann"');
-    expect(() => recorder.expectNoEvent({ event: /^mess/ })).toThrow(/Expected no Pusher event matching .* found 1:\n {2}#1 trigger channel "room"/);
+    expect(() => recorder.expectEvent({ data: { from: { id: 'bob' } } })).toThrow(
+      'data.from.id: expected "bob", got "ann"',
+    );
+    expect(() => recorder.expectNoEvent({ event: /^mess/ })).toThrow(
+      /Expected no Pusher event matching .* found 1:\n {2}#1 trigger channel "room"/,
+    );
     expect(() => recorder.expectEvent({ channel: 'room' }, { times: 2 })).toThrow('Expected 2 Pusher event(s)');
     recorder.clear();
     expect(() => recorder.expectEvent({ channel: 'room' })).toThrow('(no event was sent)');
@@ -121,7 +147,10 @@ describe('PusherTestingModule and PusherRecorder', () => {
 
   it('decodes triggerBatch, sendToUser, terminateUserConnections and the queries', async () => {
     const { pusher, recorder } = await compile();
-    await pusher.triggerBatch([{ channel: 'x', name: 'e1', data: { n: 1 }, socketId: '1.2' }, { channel: 'y', name: 'e2', data: 'plain' }]);
+    await pusher.triggerBatch([
+      { channel: 'x', name: 'e1', data: { n: 1 }, socketId: '1.2' },
+      { channel: 'y', name: 'e2', data: 'plain' },
+    ]);
     await pusher.sendToUser('ann', 'note', { text: 'hi' });
     await pusher.terminateUserConnections('bob');
     await pusher.channelsInfo({ prefixFilter: 'presence-', attributes: ['user_count'] });
@@ -131,7 +160,12 @@ describe('PusherTestingModule and PusherRecorder', () => {
       { kind: 'triggerBatch', channel: undefined, userId: undefined, params: {} },
       { kind: 'sendToUser', channel: undefined, userId: undefined, params: {} },
       { kind: 'terminateUserConnections', channel: undefined, userId: 'bob', params: {} },
-      { kind: 'channelsInfo', channel: undefined, userId: undefined, params: { filter_by_prefix: 'presence-', info: 'user_count' } },
+      {
+        kind: 'channelsInfo',
+        channel: undefined,
+        userId: undefined,
+        params: { filter_by_prefix: 'presence-', info: 'user_count' },
+      },
       { kind: 'channelInfo', channel: 'presence-room', userId: undefined, params: { info: 'user_count' } },
       { kind: 'usersInfo', channel: 'presence-room', userId: undefined, params: {} },
     ]);
@@ -156,7 +190,9 @@ describe('PusherTestingModule and PusherRecorder', () => {
     expect((timedOut as Error).message).toContain('no complete answer within 10000 ms');
     // One-shot answers are used up: the next call succeeds, and every attempt was recorded.
     expect(await orders.ship('1', 1)).toBe('sent');
-    expect(recorder.calls.map((call) => ('failure' in call.answer ? call.answer.failure : call.answer.status))).toEqual([200, 500, 'timeout', 200]);
+    expect(recorder.calls.map((call) => ('failure' in call.answer ? call.answer.failure : call.answer.status))).toEqual(
+      [200, 500, 'timeout', 200],
+    );
   });
 
   it('lets the client retry a scripted 429 with Retry-After, as against the real API', async () => {
