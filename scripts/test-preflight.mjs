@@ -1,6 +1,6 @@
 // Run by `pretest`: checks what `npm test` needs beyond `npm install`, so that a fresh clone needs nothing else.
 // - redis-server (Debian's package; npm has no real Redis): missing → one line with the install command, exit 1.
-// - the pinned runtimes of test/runtimes/toolchain (Node 22, Deno, Bun, workerd, esbuild): installed from npm when
+// - the pinned runtimes of scripts/runtime-toolchain (Node 22, Deno, Bun, workerd, esbuild): installed from npm when
 //   missing or not the pinned versions.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error !== unde
   process.exit(1);
 }
 
-const toolchain = join(root, 'test/runtimes/toolchain');
+const toolchain = join(root, 'scripts/runtime-toolchain');
 const pinned = JSON.parse(readFileSync(join(toolchain, 'package.json'), 'utf8')).devDependencies;
 
 function installedVersion(name) {
@@ -27,7 +27,7 @@ function installedVersion(name) {
 const stale = Object.entries(pinned).filter(([name, version]) => installedVersion(name) !== version);
 if (stale.length > 0) {
   console.log(
-    `Installing the runtime toolchain (${stale.map(([name]) => name).join(', ')}) into test/runtimes/toolchain`,
+    `Installing the runtime toolchain (${stale.map(([name]) => name).join(', ')}) into scripts/runtime-toolchain`,
   );
   execFileSync('npm', ['ci', '--prefix', toolchain, '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }

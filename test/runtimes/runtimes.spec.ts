@@ -3,7 +3,7 @@
  * workerd with nodejs_compat. Each runs test/runtimes/smoke.mjs against the freshly built package as a child
  * process: a trigger to a real soketi (seen by a pusher-js client here), a channel query, auth signatures checked
  * against Pusher's documented vectors and by soketi itself, and webhook verification (good and tampered).
- * The runtimes come from the npm registry, pinned in test/runtimes/toolchain (`npm ci --prefix test/runtimes/toolchain`).
+ * The runtimes come from the npm registry, pinned in scripts/runtime-toolchain (`npm ci --prefix scripts/runtime-toolchain`).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +17,7 @@ import { startTestSoketi, type TestSoketi } from '../support/soketi.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
-const TOOLCHAIN_BIN = join(HERE, 'toolchain/node_modules/.bin');
+const TOOLCHAIN_BIN = join(HERE, '../../scripts/runtime-toolchain/node_modules/.bin');
 const bin = (name: string): string => join(TOOLCHAIN_BIN, name);
 const SMOKE_CLI = join(HERE, 'smoke-cli.mjs');
 
@@ -196,7 +196,7 @@ beforeAll(async () => {
   const missing = ['node', 'deno', 'bun', 'esbuild', 'workerd'].filter((name) => !existsSync(bin(name)));
   if (missing.length > 0) {
     throw new Error(
-      `The runtimes are not installed (${missing.join(', ')} missing): run npm ci --prefix test/runtimes/toolchain (npm test does it through pretest)`,
+      `The runtimes are not installed (${missing.join(', ')} missing): run npm ci --prefix scripts/runtime-toolchain (npm test does it through pretest)`,
     );
   }
   // The smoke script imports `nest-pusher/core` by name: this package as `npm run build` makes it.
