@@ -2,8 +2,8 @@ import { masterKeyRequiredError, type ChannelEncryption } from './encryption.js'
 import { PusherValidationError } from './pusher.errors.js';
 import type { ChannelAuthResponse, PresenceData, UserAuthResponse, UserData } from './pusher.types.js';
 import { outboundSignatureHex } from './signing.js';
+import { DEFAULT_MAX_PRESENCE_DATA_BYTES } from './rules.js';
 import {
-  DEFAULT_MAX_PRESENCE_DATA_BYTES,
   describeValue,
   isEncryptedChannel,
   isPresenceChannel,

@@ -26,10 +26,8 @@ import type {
   WebhookRequest,
 } from './pusher.types.js';
 import { TriggerBatcher, type WireBatchEvent } from './trigger-batcher.js';
+import { MAX_BATCH_SIZE, MAX_CHANNELS_PER_TRIGGER, SERVER_TO_USER_PREFIX } from './rules.js';
 import {
-  MAX_BATCH_SIZE,
-  MAX_CHANNELS_PER_TRIGGER,
-  SERVER_TO_USER_PREFIX,
   TRIGGER_INFO_ATTRIBUTES,
   describeValue,
   encodePathSegment,

@@ -26,24 +26,6 @@ import { isProtocolQueryField } from './signing.js';
  * `value` the offending value (shortened) and `limit` the bound; callers run them before anything is sent.
  */
 
-export {
-  CHANNEL_CHARSET_TEXT,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_MAX_PRESENCE_DATA_BYTES,
-  ENCRYPTED_CHANNEL_PREFIX,
-  MAX_BATCH_SIZE,
-  MAX_CHANNEL_NAME_LENGTH,
-  MAX_CHANNELS_PER_TRIGGER,
-  MAX_EVENT_NAME_LENGTH,
-  MAX_SOCKET_ID_DIGITS,
-  MAX_SOCKET_ID_LENGTH,
-  MAX_USER_ID_LENGTH,
-  MAX_WATCHLIST_SIZE,
-  PRESENCE_CHANNEL_PREFIX,
-  PRIVATE_CHANNEL_PREFIX,
-  SERVER_TO_USER_PREFIX,
-} from './rules.js';
-
 const CHANNEL_CHARSET = /^[A-Za-z0-9_\-=@,.;]+$/;
 /** Full match only: `1.1:`, `:1.1` or `1.1\n:` would let a caller smuggle a colon into a signed string. */
 const SOCKET_ID = new RegExp(`^\\d{1,${MAX_SOCKET_ID_DIGITS}}\\.\\d{1,${MAX_SOCKET_ID_DIGITS}}$`);

@@ -8,7 +8,8 @@ import {
   type HttpTransportRequest,
   type HttpTransportResponse,
 } from '../core/transport/http-transport.js';
-import { SERVER_TO_USER_PREFIX, isEncryptedChannel } from '../core/validation.js';
+import { SERVER_TO_USER_PREFIX } from '../core/rules.js';
+import { isEncryptedChannel } from '../core/validation.js';
 import { PusherExpectationError, describeMismatch, show } from './expectation.js';
 
 /** Which `Pusher`/`PusherService` method a recorded HTTP call came from. */

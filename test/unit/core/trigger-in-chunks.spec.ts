@@ -6,7 +6,7 @@ import {
   PusherValidationError,
 } from '../../../lib/core/pusher.errors.js';
 import type { BatchEvent } from '../../../lib/core/pusher.types.js';
-import { MAX_BATCH_SIZE, MAX_CHANNELS_PER_TRIGGER } from '../../../lib/core/validation.js';
+import { MAX_BATCH_SIZE, MAX_CHANNELS_PER_TRIGGER } from '../../../lib/core/rules.js';
 import { FakeTransport, json, type RecordedRequest } from './fake-transport.js';
 
 const SECRET = 'the-app-secret-0123';
