@@ -331,42 +331,53 @@ async function authSection(port) {
 // ---------------------------------------------------------------------------------------------------------------
 // 4. Webhook route end to end.
 async function webhookSection() {
-  let app;
-  let baselineApp;
+  // Each route in an app of its own (its own process, JIT, heap and route table); with --baseline the other build's
+  // built-in route too, all loaded in the same rounds.
+  const routes = [
+    { route: 'builtIn', path: '/pusher/webhooks', client: 'nest-pusher built-in route', counter: 'builtIn' },
+    {
+      route: 'official',
+      path: '/official/webhooks',
+      client: 'official pusher 5.3.4, hand-written route',
+      counter: 'official',
+    },
+    { route: 'floor', path: '/floor/webhooks', client: 'bare Nest route, no verification (floor)', counter: 'floor' },
+    ...(BASELINE
+      ? [
+          {
+            route: 'builtIn',
+            path: '/pusher/webhooks',
+            client: 'nest-pusher built-in route (before)',
+            counter: 'builtIn',
+            baseline: true,
+          },
+        ]
+      : []),
+  ];
   try {
-    app = await startChild('./webhook-app.js');
-    // The other build's built-in route, in an app of its own, loaded in the same rounds.
-    if (BASELINE) baselineApp = await startChild('./webhook-app.js', { env: { BENCH_BASELINE: BASELINE } });
+    for (const r of routes) {
+      r.app = await startChild('./webhook-app.js', {
+        env: { BENCH_WEBHOOK_ROUTE: r.route, ...(r.baseline ? { BENCH_BASELINE: BASELINE } : {}) },
+      });
+      r.pool = new Pool(`http://127.0.0.1:${r.app.ready.port}`, { connections: 32, pipelining: 1 });
+    }
   } catch (err) {
     unavailable.push(`webhook route: ${String(err?.message ?? err)}`);
-    await app?.stop();
+    for (const r of routes) {
+      await r.pool?.close();
+      await r.app?.stop();
+    }
     return;
   }
-  const origin = `http://127.0.0.1:${app.ready.port}`;
-  const pool = new Pool(origin, { connections: 32, pipelining: 1 });
-  const baselinePool =
-    baselineApp && new Pool(`http://127.0.0.1:${baselineApp.ready.port}`, { connections: 32, pipelining: 1 });
+  const builtIn = routes[0];
+  const app = builtIn.app;
+  const pool = builtIn.pool;
   const hook = signedWebhook([{ name: 'channel_occupied', channel: 'presence-bench-room' }]);
   const headers = {
     'content-type': 'application/json',
     'x-pusher-key': hook.key,
     'x-pusher-signature': hook.signature,
   };
-  const routes = [
-    { path: '/pusher/webhooks', client: 'nest-pusher built-in route', counter: 'builtIn' },
-    { path: '/official/webhooks', client: 'official pusher 5.3.4, hand-written route', counter: 'official' },
-    { path: '/floor/webhooks', client: 'bare Nest route, no verification (floor)', counter: 'floor' },
-    ...(baselineApp
-      ? [
-          {
-            path: '/pusher/webhooks',
-            client: 'nest-pusher built-in route (before)',
-            counter: 'baseline',
-            baseline: true,
-          },
-        ]
-      : []),
-  ];
   const post =
     (path, h = headers, target = pool) =>
     async () => {
@@ -384,7 +395,7 @@ async function webhookSection() {
     );
   const postDeliveries = (r, count) => {
     const hooks = deliveries(count);
-    const target = r.baseline ? baselinePool : pool;
+    const target = r.pool;
     let next = 0;
     return async () => {
       const { body, key, signature } = hooks[next++];
@@ -429,11 +440,11 @@ async function webhookSection() {
 
     const calls = n(COUNTS.webhook);
     log('webhook: warm-up');
-    const appOf = (r) => (r.baseline ? baselineApp : app);
+    const appOf = (r) => r.app;
     for (const r of routes)
       await runConcurrent(postDeliveries(r, Math.max(50, calls / 5)), Math.max(50, calls / 5), 32);
     const before = (await app.request({ type: 'stats' }, 'stats')).counters;
-    const okCalls = { builtIn: 0, official: 0, floor: 0, baseline: 0 };
+    let builtInOk = 0;
     for (let round = 1; round <= ROUNDS; round++) {
       log(`webhook: round ${round}/${ROUNDS}`);
       for (let i = 0; i < routes.length; i++) {
@@ -448,9 +459,9 @@ async function webhookSection() {
         result.otherThreadsMicrosPerCall =
           (stats1.cpuMicros - stats0.cpuMicros - (stats1.mainCpuMicros - stats0.mainCpuMicros)) / calls;
         result.gcPauseMicrosPerCall = NaN;
-        okCalls[r.counter] += calls - result.errors;
+        if (r === builtIn) builtInOk += calls - result.errors;
         record(
-          `webhook ${r.counter}`,
+          `webhook ${r.baseline ? 'baseline' : r.counter}`,
           { name: `webhook POST c=32 · ${r.client}`, section: 'webhook', unit: 'req/s', client: r.client },
           result,
         );
@@ -459,14 +470,14 @@ async function webhookSection() {
     const after = (await app.request({ type: 'stats' }, 'stats')).counters;
     checks.push({
       check: 'webhook route: every 2xx POST of the timed rounds reached the @OnPusherEvent handler exactly once',
-      ok: after.builtIn - before.builtIn === okCalls.builtIn,
-      detail: `${after.builtIn - before.builtIn} handler calls for ${okCalls.builtIn} accepted POSTs`,
+      ok: after.builtIn - before.builtIn === builtInOk,
+      detail: `${after.builtIn - before.builtIn} handler calls for ${builtInOk} accepted POSTs`,
     });
   } finally {
-    await pool.close();
-    await baselinePool?.close();
-    await app.stop();
-    await baselineApp?.stop();
+    for (const r of routes) {
+      await r.pool.close();
+      await r.app.stop();
+    }
   }
 }
 

@@ -40,8 +40,8 @@ export const {
     { isGlobal: false, authorizer: undefined, webhookController: true, authController: true, imports: [] },
     (definition, extras) => {
       const controllers: Type<unknown>[] = [];
-      const webhookPath = resolveWebhookPath(extras.webhookController);
-      if (webhookPath !== null) controllers.push(createPusherWebhooksController(webhookPath));
+      const webhookRoute = resolveWebhookRoute(extras.webhookController);
+      if (webhookRoute !== null) controllers.push(createPusherWebhooksController(webhookRoute.path, webhookRoute));
       const authRoutes = resolveAuthRoutes(extras.authController);
       if (authRoutes !== null) controllers.push(createPusherAuthController(authRoutes));
 
@@ -76,10 +76,21 @@ function checkPath(path: unknown, option: string): string {
   return path;
 }
 
-function resolveWebhookPath(setting: PusherModuleExtras['webhookController']): string | null {
+function resolveWebhookRoute(
+  setting: PusherModuleExtras['webhookController'],
+): { path: string; summary: boolean } | null {
   if (setting === false) return null;
-  if (setting === undefined || setting === true) return DEFAULT_WEBHOOK_PATH;
-  return checkPath(setting.path ?? DEFAULT_WEBHOOK_PATH, 'webhookController.path');
+  if (setting === undefined || setting === true) return { path: DEFAULT_WEBHOOK_PATH, summary: false };
+  if (setting.summary !== undefined && typeof setting.summary !== 'boolean') {
+    throw new PusherConfigurationError(
+      `PusherModule: webhookController.summary must be true or false, got ${typeof setting.summary}`,
+      'webhookController.summary',
+    );
+  }
+  return {
+    path: checkPath(setting.path ?? DEFAULT_WEBHOOK_PATH, 'webhookController.path'),
+    summary: setting.summary ?? false,
+  };
 }
 
 function resolveAuthRoutes(setting: PusherModuleExtras['authController']): PusherAuthRoutes | null {

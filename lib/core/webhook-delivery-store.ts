@@ -45,8 +45,8 @@ export interface MemoryWebhookDeliveryStoreOptions {
   now?: () => number;
 }
 
-interface MemoryEntry {
-  state: 'claimed' | 'done';
+/** A delivery whose handlers are running: who claimed it, and until when the claim holds. */
+interface MemoryClaim {
   owner: string;
   expiresAt: number;
 }
@@ -58,8 +58,12 @@ interface MemoryEntry {
 export class MemoryWebhookDeliveryStore implements WebhookDeliveryStore {
   readonly #maxEntries: number;
   readonly #now: () => number;
-  /** In insertion order, which is expiry order for entries of the same kind: the oldest are evicted first. */
-  readonly #entries = new Map<string, MemoryEntry>();
+  /**
+   * A handled delivery is just its expiry (a number), a claimed one a {@link MemoryClaim}: most entries are handled
+   * ones, remembered for minutes, and the less each keeps alive the less the garbage collector has to move.
+   * In insertion order, which is expiry order for entries of the same kind: the oldest are evicted first.
+   */
+  readonly #entries = new Map<string, number | MemoryClaim>();
 
   constructor(options: MemoryWebhookDeliveryStoreOptions = {}) {
     const maxEntries = options.maxEntries ?? 10_000;
@@ -80,30 +84,34 @@ export class MemoryWebhookDeliveryStore implements WebhookDeliveryStore {
   async claim(deliveryId: string, owner: string, claimTtlMs: number): Promise<WebhookDeliveryClaim> {
     const now = this.#now();
     const entry = this.#entries.get(deliveryId);
-    if (entry !== undefined && entry.expiresAt > now) return entry.state === 'done' ? 'done' : 'in-progress';
-    this.#set(deliveryId, { state: 'claimed', owner, expiresAt: now + claimTtlMs }, now);
+    if (entry !== undefined) {
+      if (typeof entry === 'number') {
+        if (entry > now) return 'done';
+      } else if (entry.expiresAt > now) return 'in-progress';
+    }
+    this.#set(deliveryId, { owner, expiresAt: now + claimTtlMs }, now);
     return 'claimed';
   }
 
-  async complete(deliveryId: string, owner: string, ttlMs: number): Promise<void> {
+  async complete(deliveryId: string, _owner: string, ttlMs: number): Promise<void> {
     const now = this.#now();
-    this.#set(deliveryId, { state: 'done', owner, expiresAt: now + ttlMs }, now);
+    this.#set(deliveryId, now + ttlMs, now);
   }
 
   async release(deliveryId: string, owner: string): Promise<void> {
     const entry = this.#entries.get(deliveryId);
-    if (entry?.state === 'claimed' && entry.owner === owner) this.#entries.delete(deliveryId);
+    if (typeof entry === 'object' && entry.owner === owner) this.#entries.delete(deliveryId);
   }
 
   async renew(deliveryId: string, owner: string, claimTtlMs: number): Promise<boolean> {
     const now = this.#now();
     const entry = this.#entries.get(deliveryId);
-    if (entry?.state !== 'claimed' || entry.owner !== owner || entry.expiresAt <= now) return false;
-    this.#set(deliveryId, { ...entry, expiresAt: now + claimTtlMs }, now);
+    if (typeof entry !== 'object' || entry.owner !== owner || entry.expiresAt <= now) return false;
+    this.#set(deliveryId, { owner, expiresAt: now + claimTtlMs }, now);
     return true;
   }
 
-  #set(deliveryId: string, entry: MemoryEntry, now: number): void {
+  #set(deliveryId: string, entry: number | MemoryClaim, now: number): void {
     // Re-inserted at the end, so that the map's order stays roughly the order of expiry.
     this.#entries.delete(deliveryId);
     this.#entries.set(deliveryId, entry);
@@ -119,7 +127,7 @@ export class MemoryWebhookDeliveryStore implements WebhookDeliveryStore {
     const target = this.#maxEntries - Math.max(1, Math.floor(this.#maxEntries / 10));
     for (const [id, candidate] of this.#entries) {
       if (this.#entries.size <= target) return;
-      if (candidate.state === 'done' || candidate.expiresAt <= now) this.#entries.delete(id);
+      if (typeof candidate === 'number' || candidate.expiresAt <= now) this.#entries.delete(id);
     }
   }
 }

@@ -1,15 +1,23 @@
 import type { PusherWebhookPayload } from '../core/pusher.types.js';
 
 /**
- * The delivery id of each payload the guard verified, so that `dispatch(payload)` on any `@PusherWebhook()` route
- * suppresses duplicates without the route passing the id along. Weak: a payload and its id go away together.
+ * Where the guard leaves the delivery id of a payload it verified, so that `dispatch(payload)` on any
+ * `@PusherWebhook()` route suppresses duplicates without the route passing the id along. A symbol-keyed property of
+ * the payload rather than a WeakMap entry: it goes away with the payload, and a WeakMap of short-lived keys costs the
+ * garbage collector work on every collection. Not enumerable, so that it is invisible to `JSON.stringify`, spreads
+ * and deep equality, as the WeakMap entry was. `Symbol.for`, so that the CommonJS and ESM copies of this package agree.
  */
-const deliveryIds = new WeakMap<PusherWebhookPayload, string>();
+const DELIVERY_ID: unique symbol = Symbol.for('nest-pusher:webhook-delivery-id') as never;
+
+interface PayloadWithDeliveryId extends PusherWebhookPayload {
+  [DELIVERY_ID]?: string;
+}
 
 export function rememberDeliveryId(payload: PusherWebhookPayload, deliveryId: string): void {
-  deliveryIds.set(payload, deliveryId);
+  Object.defineProperty(payload, DELIVERY_ID, { value: deliveryId, configurable: true });
 }
 
 export function deliveryIdOf(payload: PusherWebhookPayload): string | undefined {
-  return deliveryIds.get(payload);
+  const deliveryId = (payload as PayloadWithDeliveryId)[DELIVERY_ID];
+  return typeof deliveryId === 'string' ? deliveryId : undefined;
 }

@@ -179,10 +179,12 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     const deliveryId = options.deliveryId ?? deliveryIdOf(payload);
     const store = deliveryId === undefined ? undefined : this.deliveryStore;
     const running = new Set<string>();
-    if (store === undefined || deliveryId === undefined)
-      return this.withTimeout(this.runHandlers(payload, running), running);
+    if (store === undefined || deliveryId === undefined) {
+      const outcome = this.runHandlers(payload, running);
+      return isPromiseLike(outcome) ? this.withTimeout(outcome, running) : outcome;
+    }
 
-    const owner = randomUUID();
+    const owner = nextClaimOwner();
     // The claim outlives the handlers' deadline a little, so that it expires by itself if this process dies; while
     // the handlers run it is renewed (stores with `renew`), also after a timeout answered 503.
     const claimTtlMs = this.handlerTimeoutMs + 1000;
@@ -198,10 +200,22 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
       };
     }
     if (claim === 'in-progress') throw new PusherWebhookInProgressError(deliveryId);
+    let outcome: PusherWebhookDispatchResult | Promise<PusherWebhookDispatchResult>;
+    try {
+      outcome = this.runHandlers(payload, running);
+    } catch (error) {
+      await this.releaseClaim(store, deliveryId, owner);
+      throw error;
+    }
+    if (!isPromiseLike(outcome)) {
+      // Every handler was synchronous and is done: no timer, no renewal. (A timer could not have interrupted them.)
+      await store.complete(deliveryId, owner, this.rememberMs);
+      return outcome;
+    }
     const stopRenewing = this.keepClaimAlive(store, deliveryId, owner, claimTtlMs);
     // Settles the claim when the handlers settle, not when the route gives up on them: until then a redelivery is
     // "in progress" (409) rather than a second run beside this one.
-    const settled = this.runHandlers(payload, running).then(
+    const settled = outcome.then(
       async (result) => {
         stopRenewing();
         await store.complete(deliveryId, owner, this.rememberMs);
@@ -209,14 +223,19 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
       },
       async (error: unknown) => {
         stopRenewing();
-        await store.release(deliveryId, owner).catch((releaseError: unknown) => {
-          // The claim then expires by itself; until then redeliveries answer "in progress".
-          this.logger.error(`Could not release a failed Pusher webhook delivery: ${String(releaseError)}`);
-        });
+        await this.releaseClaim(store, deliveryId, owner);
         throw error;
       },
     );
     return this.withTimeout(settled, running);
+  }
+
+  /** Drops a failed delivery's claim, so that its redelivery runs in full. */
+  private async releaseClaim(store: WebhookDeliveryStore, deliveryId: string, owner: string): Promise<void> {
+    await store.release(deliveryId, owner).catch((releaseError: unknown) => {
+      // The claim then expires by itself; until then redeliveries answer "in progress".
+      this.logger.error(`Could not release a failed Pusher webhook delivery: ${String(releaseError)}`);
+    });
   }
 
   /** Stops the claim renewals still running (their handlers hung): nothing of this module outlives app.close(). */
@@ -285,9 +304,15 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     });
   }
 
-  private async runHandlers(payload: PusherWebhookPayload, running: Set<string>): Promise<PusherWebhookDispatchResult> {
+  /**
+   * Runs the handlers; synchronous all the way (no promise) while every handler returns synchronously, a promise from
+   * the first event with an asynchronous handler on. Throws (or rejects with) {@link PusherWebhookDispatchError}.
+   */
+  private runHandlers(
+    payload: PusherWebhookPayload,
+    running: Set<string>,
+  ): PusherWebhookDispatchResult | Promise<PusherWebhookDispatchResult> {
     for (const rejected of payload.rejectedEvents ?? []) this.logRejectedEvent(rejected.reason);
-    const context: PusherEventContext = { timeMs: payload.time_ms, payload };
     const result: PusherWebhookDispatchResult = {
       events: payload.events.length,
       handlerRuns: 0,
@@ -295,7 +320,20 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
       rejectedEvents: payload.rejectedEvents?.length ?? 0,
       duplicate: false,
     };
-    for (const event of payload.events) {
+    return this.runEvents(payload, 0, { timeMs: payload.time_ms, payload }, result, running);
+  }
+
+  /** Runs the events from `from` on, event after event; the handlers of one event run concurrently. */
+  private runEvents(
+    payload: PusherWebhookPayload,
+    from: number,
+    context: PusherEventContext,
+    result: PusherWebhookDispatchResult,
+    running: Set<string>,
+  ): PusherWebhookDispatchResult | Promise<PusherWebhookDispatchResult> {
+    const { events } = payload;
+    for (let eventIndex = from; eventIndex < events.length; eventIndex++) {
+      const event = events[eventIndex]!;
       const candidates = this.handlersByEvent.get(event.name);
       if (candidates === undefined) continue;
       // Synchronous handlers cost no promise; failures are reported in handler order whenever they happened.
@@ -324,19 +362,30 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
           (failed ??= [])[index] = { handler: handler.name, event, error };
         }
       }
-      if (pending !== undefined) await Promise.all(pending);
-      if (failed !== undefined) {
-        for (const failure of failed) {
-          if (failure === undefined) continue;
-          result.failures.push(failure);
-          this.logFailure(failure.handler, event, failure.error);
-        }
+      if (pending !== undefined) {
+        return Promise.all(pending).then(() => {
+          if (failed !== undefined) this.recordFailures(event, failed, result);
+          return this.runEvents(payload, eventIndex + 1, context, result, running);
+        });
       }
+      if (failed !== undefined) this.recordFailures(event, failed, result);
     }
     if (result.failures.length > 0) {
       throw new PusherWebhookDispatchError(result);
     }
     return result;
+  }
+
+  private recordFailures(
+    event: PusherWebhookEvent,
+    failed: ReadonlyArray<PusherEventHandlerFailure | undefined>,
+    result: PusherWebhookDispatchResult,
+  ): void {
+    for (const failure of failed) {
+      if (failure === undefined) continue;
+      result.failures.push(failure);
+      this.logFailure(failure.handler, event, failure.error);
+    }
   }
 
   /** Logs one event that reached no handler because it is malformed or undecryptable. Never the event data. */
@@ -352,6 +401,16 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
       error instanceof Error ? error.stack : undefined,
     );
   }
+}
+
+/**
+ * Owners of claims: unique in this process (a counter) and across replicas sharing a store (a random prefix drawn
+ * once per process), without a random UUID per delivery.
+ */
+const CLAIM_OWNER_PREFIX = `${randomUUID()}:`;
+let claimOwnerSequence = 0;
+function nextClaimOwner(): string {
+  return CLAIM_OWNER_PREFIX + (++claimOwnerSequence).toString(36);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

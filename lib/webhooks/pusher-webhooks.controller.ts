@@ -18,7 +18,7 @@ import {
 } from './pusher-webhook.dispatcher.js';
 import { VerifiedWebhook } from './verified-webhook.decorator.js';
 
-/** The built-in route's answer: counts only. */
+/** The built-in route's answer with `webhookController: { summary: true }`: counts only. */
 export type PusherWebhooksResponse = Pick<
   PusherWebhookDispatchResult,
   'events' | 'handlerRuns' | 'rejectedEvents' | 'duplicate'
@@ -27,7 +27,9 @@ export type PusherWebhooksResponse = Pick<
 /**
  * Builds the built-in webhook controller for one `PusherModule` registration: `POST {path}` verifies the webhook
  * (`@PusherWebhook()`), dispatches it to the `@OnPusherEvent()` handlers once per delivery, and answers 200 when
- * every handler succeeded (or the delivery was handled before), 500 when any failed, 503 when they took longer than
+ * every handler succeeded (or the delivery was handled before), with an empty body (Pusher reads the status only;
+ * the JSON summary costs about a fifth of the route's CPU, so it is opt-in: `summary`), 500 when any failed, 503
+ * when they took longer than
  * `webhooks.handlerTimeoutMs`, 409 while another request handles the same delivery: every non-2xx makes Pusher
  * deliver it again. Malformed events of an authentic body are skipped (logged) and do not change the answer.
  *
@@ -35,7 +37,8 @@ export type PusherWebhooksResponse = Pick<
  * metadata on the class: the path has to be there before the module is scanned, which is before any
  * `forRootAsync()` factory has run, and decorating a shared class would leak one registration's path into another.
  */
-export function createPusherWebhooksController(path: string): Type<unknown> {
+export function createPusherWebhooksController(path: string, options: { summary: boolean }): Type<unknown> {
+  const { summary } = options;
   @Controller()
   class PusherWebhooksController {
     private readonly logger = new Logger('PusherWebhooksController');
@@ -45,14 +48,15 @@ export function createPusherWebhooksController(path: string): Type<unknown> {
     // The answer goes back through Nest (not written with @Res()), so that the app's interceptors and filters apply.
     @Post(path)
     @PusherWebhook()
-    receive(@VerifiedWebhook() payload: PusherWebhookPayload): Promise<PusherWebhooksResponse> {
+    receive(@VerifiedWebhook() payload: PusherWebhookPayload): Promise<PusherWebhooksResponse | undefined> {
       return this.dispatch(payload);
     }
 
-    private async dispatch(payload: PusherWebhookPayload): Promise<PusherWebhooksResponse> {
+    private async dispatch(payload: PusherWebhookPayload): Promise<PusherWebhooksResponse | undefined> {
       try {
         const { events, handlerRuns, rejectedEvents, duplicate } = await this.dispatcher.dispatch(payload);
-        return { events, handlerRuns, rejectedEvents, duplicate };
+        // undefined: Nest answers an empty body, without serializing, hashing (ETag) and writing a JSON one.
+        return summary ? { events, handlerRuns, rejectedEvents, duplicate } : undefined;
       } catch (error) {
         if (error instanceof PusherWebhookTimeoutError) {
           this.logger.error(error.message);

@@ -51,7 +51,13 @@ describe('webhook deliveries across two replicas sharing Redis', () => {
       });
       replicas.push(
         await startApp('express', {
-          imports: [PusherModule.forRoot({ ...APP, webhooks: { deliveryStore, handlerTimeoutMs: 20_000 } })],
+          imports: [
+            PusherModule.forRoot({
+              ...APP,
+              webhooks: { deliveryStore, handlerTimeoutMs: 20_000 },
+              webhookController: { summary: true },
+            }),
+          ],
           providers: [OccupancyHandler],
         }),
       );

@@ -110,8 +110,12 @@ afterEach(async () => {
 });
 
 describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
+  // With the summary answer, so that a test can see what the route decided (`duplicate`, `rejectedEvents`).
   const start = (options: Parameters<typeof PusherModule.forRoot>[0] = APP) =>
-    startApp(platform, { imports: [PusherModule.forRoot(options)], providers: [Recorder] }).then(
+    startApp(platform, {
+      imports: [PusherModule.forRoot({ webhookController: { summary: true }, ...options })],
+      providers: [Recorder],
+    }).then(
       (app) => (running = app),
     );
 

@@ -127,14 +127,31 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
       { rawBody },
     ).then((app) => (running = app));
 
-  it('POST /pusher/webhooks verifies, dispatches to every handler and answers 200', async () => {
+  it('POST /pusher/webhooks verifies, dispatches to every handler and answers 200 with an empty body', async () => {
     const { url } = await start();
+    const { body, headers } = signedWebhook(occupied('private-a'));
+    const response = await postJson(`${url}/pusher/webhooks`, body, headers);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('');
+    expect(seen.sort()).toEqual([`controller channel_occupied private-a`, `listener private-a ${NOW}`]);
+  });
+
+  it('answers a JSON summary of the delivery with webhookController: { summary: true }', async () => {
+    const { url } = await start(PusherModule.forRoot({ ...APP, webhookController: { summary: true } }));
     const { body, headers } = signedWebhook(occupied('private-a'));
     const response = await postJson(`${url}/pusher/webhooks`, body, headers);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8$/i);
     expect(await response.json()).toEqual({ events: 1, handlerRuns: 2, rejectedEvents: 0, duplicate: false });
-    expect(seen.sort()).toEqual([`controller channel_occupied private-a`, `listener private-a ${NOW}`]);
+    const replay = await postJson(`${url}/pusher/webhooks`, body, headers);
+    expect(await replay.json()).toEqual({ events: 1, handlerRuns: 0, rejectedEvents: 0, duplicate: true });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('refuses a webhookController.summary that is not a boolean, when the module is declared', () => {
+    expect(() =>
+      PusherModule.forRoot({ ...APP, webhookController: { summary: 'yes' as unknown as boolean } }),
+    ).toThrow('webhookController.summary must be true or false');
   });
 
   it("answers through Nest, so the app's interceptors apply: a header set after the handler is on the answer", async () => {
@@ -146,7 +163,8 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
     const response = await postJson(`${url}/pusher/webhooks`, body, headers);
     expect(response.status).toBe(200);
     expect(response.headers.get('x-handled-by')).toBe('interceptor');
-    expect(await response.json()).toEqual({ events: 1, handlerRuns: 1, rejectedEvents: 0, duplicate: false });
+    expect(await response.text()).toBe('');
+    expect(seen).toEqual([`listener private-a ${NOW}`]);
   });
 
   it('answers 401 to a forged webhook, and no handler runs', async () => {
