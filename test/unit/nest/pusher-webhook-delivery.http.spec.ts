@@ -115,9 +115,7 @@ describe.each(PLATFORMS)('webhook deliveries on %s', (platform) => {
     startApp(platform, {
       imports: [PusherModule.forRoot({ webhookController: { summary: true }, ...options })],
       providers: [Recorder],
-    }).then(
-      (app) => (running = app),
-    );
+    }).then((app) => (running = app));
 
   it('refuses an old webhook by default (stale, 401), however often it is replayed, and runs no handler', async () => {
     const { url } = await start();

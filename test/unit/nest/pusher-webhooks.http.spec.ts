@@ -149,9 +149,9 @@ describe.each(PLATFORMS)('webhooks over HTTP on %s', (platform) => {
   });
 
   it('refuses a webhookController.summary that is not a boolean, when the module is declared', () => {
-    expect(() =>
-      PusherModule.forRoot({ ...APP, webhookController: { summary: 'yes' as unknown as boolean } }),
-    ).toThrow('webhookController.summary must be true or false');
+    expect(() => PusherModule.forRoot({ ...APP, webhookController: { summary: 'yes' as unknown as boolean } })).toThrow(
+      'webhookController.summary must be true or false',
+    );
   });
 
   it("answers through Nest, so the app's interceptors apply: a header set after the handler is on the answer", async () => {

@@ -157,9 +157,7 @@ describe.each(PLATFORMS)('PusherTestClient on %s', (platform) => {
   });
 
   it('catches a handler that is not called: the webhook is accepted, no handler ran, nothing was sent', async () => {
-    const { client, recorder } = await start(platform, { webhookController: { summary: true } }, [
-      MisfilteredListener,
-    ]);
+    const { client, recorder } = await start(platform, { webhookController: { summary: true } }, [MisfilteredListener]);
     const answer = await client.expectWebhookAccepted([
       { name: 'member_added', channel: 'presence-room-1', user_id: 'ann' },
     ]);
