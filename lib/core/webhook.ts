@@ -185,16 +185,17 @@ function checkEvents(
 ): PusherWebhookPayload {
   const accepted: PusherWebhookEvent[] = [];
   const rejected: PusherRejectedWebhookEvent[] = [];
-  events.forEach((candidate, index) => {
+  for (let index = 0; index < events.length; index++) {
+    const candidate = events[index];
     const problem = eventProblem(candidate);
     if (problem !== undefined) {
       rejected.push({ index, reason: `Webhook event #${index} ${problem}.`, event: candidate });
-      return;
+      continue;
     }
     const event = candidate as PusherWebhookEvent;
     if (encryption === undefined || event.name !== 'client_event' || !isEncryptedChannel(event.channel)) {
       accepted.push(event);
-      return;
+      continue;
     }
     try {
       accepted.push({ ...event, data: encryption.decrypt(event.channel, event.data) });
@@ -205,7 +206,7 @@ function checkEvents(
         event: candidate,
       });
     }
-  });
+  }
   const payload: PusherWebhookPayload = { time_ms: timeMs, events: accepted };
   // Only when there are any, so that a clean payload is exactly the body that was sent.
   if (rejected.length > 0) payload.rejectedEvents = rejected;

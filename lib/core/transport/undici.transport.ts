@@ -1,5 +1,4 @@
 import type { Agent, Dispatcher } from 'undici';
-import type { IncomingHttpHeaders } from 'node:http';
 import { DEFAULT_MAX_CONNECTIONS } from '../pusher.config.js';
 import { checkPositiveNumber, checkProxyUrl } from '../option-checks.js';
 import { PusherConfigurationError } from '../pusher.errors.js';
@@ -128,7 +127,7 @@ export class UndiciTransport implements HttpTransport {
           collector,
         );
       } catch (error) {
-        collector.onResponseError(undefined, error as Error);
+        collector.onError(error as Error);
       }
     });
   }
@@ -234,7 +233,14 @@ class RunningRequests {
   }
 }
 
-/** Collects one response for {@link UndiciTransport} (undici's dispatch handler API: no stream per response). */
+/**
+ * Collects one response for {@link UndiciTransport} through undici's dispatch handler API: no stream per response.
+ * The callbacks are the ones undici's own client calls (`onConnect`, `onHeaders`, `onData`, `onComplete`,
+ * `onError`; undici 7 marks them deprecated in favour of `onRequestStart`/`onResponse*`). A handler with the newer
+ * callbacks is wrapped per request in two more objects, and its headers and trailers are parsed into objects the
+ * transport would copy again; this one reads the raw header list once. undici is pinned, and the transport's tests
+ * run against it.
+ */
 class ResponseCollector implements Dispatcher.DispatchHandler {
   deadline = Number.POSITIVE_INFINITY;
   settled = false;
@@ -242,11 +248,12 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   previous: ResponseCollector | undefined = undefined;
   next: ResponseCollector | undefined = undefined;
   listed = false;
-  private controller: Dispatcher.DispatchController | undefined;
+  /** undici's abort of this request, once it is on a connected socket. */
+  private abortRequest: ((reason?: Error) => void) | undefined;
   private abortReason: Error | undefined;
   private responded = false;
   private status = 0;
-  private headers: IncomingHttpHeaders = {};
+  private rawHeaders: ReadonlyArray<Buffer | string> | null = null;
   private chunks: Buffer[] = [];
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
@@ -272,28 +279,30 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   expire(): void {
     // Still queued in the pool (no controller yet) means the server cannot have seen it.
     this.abort(
-      new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', this.controller !== undefined),
+      new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', this.abortRequest !== undefined),
     );
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.abortReason !== undefined) controller.abort(this.abortReason);
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.abortReason !== undefined) abort(this.abortReason);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
     this.responded = true;
     this.status = statusCode;
-    this.headers = headers;
+    this.rawHeaders = rawHeaders;
+    return true;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     if (!this.settled) this.chunks.push(chunk);
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (this.settled) return;
-    const headers = singleValued(this.headers);
+    const headers = headersOf(this.rawHeaders);
     const chunks = this.chunks;
     const body =
       chunks.length === 1
@@ -306,7 +315,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     resolve({ status: this.status, headers, body });
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+  onError(error: Error): void {
     if (this.settled) return;
     this.fail(toHttpTransportError(error, this.context()));
   }
@@ -314,7 +323,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   private abort(reason: Error): void {
     if (this.abortReason !== undefined || this.settled) return;
     this.abortReason = reason;
-    this.controller?.abort(reason);
+    this.abortRequest?.(reason);
     // A request still queued in the pool has no controller yet: answer the caller now all the same.
     this.fail(toHttpTransportError(reason, this.context()));
   }
@@ -326,8 +335,8 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
       closed: this.pool.closed,
       viaProxy: this.pool.viaProxy,
       responded: this.responded,
-      // undici starts a request (onRequestStart) once it has a connected socket, just before writing it.
-      requestStarted: this.controller !== undefined,
+      // undici starts a request (onConnect) once it has a connected socket, just before writing it.
+      requestStarted: this.abortRequest !== undefined,
     };
   }
 
@@ -348,9 +357,9 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     this.pool.running.remove(this);
     this.resolve = settledAlready;
     this.reject = settledAlready;
-    this.chunks = [];
-    this.headers = {};
-    this.controller = undefined;
+    this.chunks = NO_CHUNKS;
+    this.rawHeaders = null;
+    this.abortRequest = undefined;
     // A signal may outlive the request (one shared by many calls): leave no listener holding this collector.
     if (this.onAbort !== undefined) {
       this.signal?.removeEventListener('abort', this.onAbort);
@@ -359,18 +368,24 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   }
 }
 
+/** A settled collector's chunks: never written to (`onData` checks `settled` first). */
+const NO_CHUNKS: Buffer[] = [];
+
 /**
- * The response headers with repeated ones joined by ", ". undici builds a fresh object per response, so when no
- * header repeats (the usual case) that object is handed on as it is instead of copied.
+ * The response headers from undici's raw list (name, value, name, value, ...), names in lower case, repeated ones
+ * joined by ", ". A null prototype would make the object slow; instead `__proto__` is skipped (no API answer needs
+ * it) and only own properties count as seen, so that `constructor` or `toString` headers come out as sent.
  */
-function singleValued(received: IncomingHttpHeaders): Record<string, string | undefined> {
-  let joined: Record<string, string | undefined> | undefined;
-  for (const name in received) {
-    const value = received[name];
-    if (Array.isArray(value))
-      (joined ??= { ...(received as Record<string, string | undefined>) })[name] = value.join(', ');
+function headersOf(raw: ReadonlyArray<Buffer | string> | null): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  if (raw === null) return headers;
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index]!.toString('latin1').toLowerCase();
+    if (name === '__proto__') continue;
+    const value = raw[index + 1]!.toString('latin1');
+    headers[name] = Object.hasOwn(headers, name) ? `${headers[name]}, ${value}` : value;
   }
-  return joined ?? (received as Record<string, string | undefined>);
+  return headers;
 }
 
 /** What a settled collector's resolve and reject become. */
