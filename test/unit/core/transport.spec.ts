@@ -159,6 +159,24 @@ describe.each(transports)('%s', (_name, make) => {
     }
   });
 
+  it('reads headers named like Object members as sent, and drops a __proto__ header', async () => {
+    server.queue({
+      kind: 'respond',
+      headers: { constructor: 'c1', toString: 't1', 'X-Mixed-Case': 'm', ['__proto__']: 'p' },
+    });
+    const request = timedRequest();
+    try {
+      const response = await transport.request(request);
+      expect(response.headers.constructor).toBe('c1');
+      expect(response.headers.tostring).toBe('t1');
+      expect(response.headers['x-mixed-case']).toBe('m');
+      expect(Object.getPrototypeOf(response.headers)).toBe(Object.prototype);
+      expect(Object.hasOwn(response.headers, '__proto__')).toBe(false);
+    } finally {
+      request.done();
+    }
+  });
+
   it('reports a refused connection as ECONNREFUSED, not sent', async () => {
     const port = await closedPort();
     const { error, elapsed } = await failure(transport, timedRequest({ origin: `http://127.0.0.1:${port}` }));

@@ -4,7 +4,7 @@
  * does not hold app.close(), and webhooks signed with an additional key pair are accepted.
  */
 import './support/nest-app.js';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
 import {
   type ClientEventWebhookEvent,
@@ -370,5 +370,54 @@ describe('PusherWebhookDispatcher claim renewal', () => {
     expect(logs.lines('error').join('\n')).toContain(
       'A Pusher webhook delivery failed after its timeout: Error: store down',
     );
+  });
+});
+
+describe('PusherWebhookDispatcher with synchronous handlers', () => {
+  it('claims, runs and completes a delivery without a timeout timer or a renewal interval', async () => {
+    const store = new MemoryWebhookDeliveryStore();
+    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { deliveryStore: store } });
+    const runs: string[] = [];
+    dispatcher.addHandler({ events: ['member_added'], name: 'sync', handle: (event) => void runs.push(event.channel) });
+    const payload = { time_ms: 0, events: [{ name: 'member_added' as const, channel: 'presence-x', user_id: '1' }] };
+    const timeouts = jest.spyOn(globalThis, 'setTimeout');
+    const intervals = jest.spyOn(globalThis, 'setInterval');
+    try {
+      const result = await dispatcher.dispatch(payload, { deliveryId: 'sync-1' });
+      expect(result).toMatchObject({ handlerRuns: 1, duplicate: false });
+      expect(timeouts).not.toHaveBeenCalled();
+      expect(intervals).not.toHaveBeenCalled();
+    } finally {
+      timeouts.mockRestore();
+      intervals.mockRestore();
+    }
+    expect(runs).toEqual(['presence-x']);
+    expect(await store.claim('sync-1', 'other', 10)).toBe('done');
+  });
+
+  it('still bounds a delivery whose later event has an asynchronous handler', async () => {
+    const dispatcher = new PusherWebhookDispatcher({ ...APP, webhooks: { handlerTimeoutMs: 30 } });
+    const order: string[] = [];
+    const hung = gate();
+    dispatcher.addHandler({ events: ['member_added'], name: 'sync', handle: () => void order.push('sync') });
+    dispatcher.addHandler({
+      events: ['member_removed'],
+      name: 'hung',
+      handle: () => {
+        order.push('async');
+        return hung.promise;
+      },
+    });
+    const payload = {
+      time_ms: 0,
+      events: [
+        { name: 'member_added' as const, channel: 'presence-x', user_id: '1' },
+        { name: 'member_removed' as const, channel: 'presence-x', user_id: '1' },
+      ],
+    };
+    await expect(dispatcher.dispatch(payload, { deliveryId: 'mixed-1' })).rejects.toThrow(/hung on member_removed/);
+    expect(order).toEqual(['sync', 'async']);
+    hung.open();
+    dispatcher.onApplicationShutdown();
   });
 });
