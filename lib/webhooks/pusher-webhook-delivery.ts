@@ -13,11 +13,18 @@ interface PayloadWithDeliveryId extends PusherWebhookPayload {
   [DELIVERY_ID]?: string;
 }
 
+/** Ids of payloads that cannot take a property (frozen by a guard subclass or a test double). */
+const idsOfSealedPayloads = new WeakMap<PusherWebhookPayload, string>();
+
 export function rememberDeliveryId(payload: PusherWebhookPayload, deliveryId: string): void {
-  Object.defineProperty(payload, DELIVERY_ID, { value: deliveryId, configurable: true });
+  if (Object.isExtensible(payload))
+    Object.defineProperty(payload, DELIVERY_ID, { value: deliveryId, configurable: true });
+  else idsOfSealedPayloads.set(payload, deliveryId);
 }
 
 export function deliveryIdOf(payload: PusherWebhookPayload): string | undefined {
+  // Own only: an object made with Object.create(payload) is not that delivery.
+  if (!Object.hasOwn(payload, DELIVERY_ID)) return idsOfSealedPayloads.get(payload);
   const deliveryId = (payload as PayloadWithDeliveryId)[DELIVERY_ID];
   return typeof deliveryId === 'string' ? deliveryId : undefined;
 }

@@ -115,6 +115,11 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
   /** Handlers by event name, in registration order. Arrays are replaced, never changed, so a dispatch can iterate one safely. */
   private readonly handlersByEvent = new Map<string, readonly RegisteredHandler[]>();
   private readonly deliveryStore: WebhookDeliveryStore | undefined;
+  /**
+   * The store is this package's in-memory one, whose calls settle at once: a synchronous delivery then needs no
+   * deadline timer. Any other store may hang (a network outage) and is bounded by `handlerTimeoutMs`.
+   */
+  private readonly storeSettlesAtOnce: boolean;
   private readonly handlerTimeoutMs: number;
   /** How long a handled delivery is remembered: as long as it would pass the freshness check. */
   private readonly rememberMs: number;
@@ -143,6 +148,10 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     }
     this.handlerTimeoutMs = timeout;
     this.deliveryStore = store === false ? undefined : (store ?? new MemoryWebhookDeliveryStore());
+    // The exact class, not a subclass: a subclass may override a method with one that waits.
+    this.storeSettlesAtOnce =
+      this.deliveryStore !== undefined &&
+      Object.getPrototypeOf(this.deliveryStore) === MemoryWebhookDeliveryStore.prototype;
     this.rememberMs = webhookReplayWindowMs(options ?? {});
   }
 
@@ -189,6 +198,7 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     // the handlers run it is renewed (stores with `renew`), also after a timeout answered 503.
     const claimTtlMs = this.handlerTimeoutMs + 1000;
     const claim = await store.claim(deliveryId, owner, claimTtlMs);
+    const claimedAt = Date.now();
     if (claim === 'done') {
       this.logger.debug?.(`Skipped a Pusher webhook delivered before (${payload.events.length} events)`);
       return {
@@ -204,15 +214,17 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     try {
       outcome = this.runHandlers(payload, running);
     } catch (error) {
-      await this.releaseClaim(store, deliveryId, owner);
-      throw error;
+      const released = this.releaseClaim(store, deliveryId, owner).then(() => Promise.reject(error));
+      return this.storeSettlesAtOnce ? released : this.withTimeout(released, running);
     }
     if (!isPromiseLike(outcome)) {
-      // Every handler was synchronous and is done: no timer, no renewal. (A timer could not have interrupted them.)
-      await store.complete(deliveryId, owner, this.rememberMs);
-      return outcome;
+      // Every handler was synchronous and is done, so a timer could not have interrupted them. Only a store that may
+      // hang (a shared one, over the network) still needs the deadline: the route must answer within it either way.
+      const result = outcome;
+      const completed = store.complete(deliveryId, owner, this.rememberMs).then(() => result);
+      return this.storeSettlesAtOnce ? completed : this.withTimeout(completed, running);
     }
-    const stopRenewing = this.keepClaimAlive(store, deliveryId, owner, claimTtlMs);
+    const stopRenewing = this.keepClaimAlive(store, deliveryId, owner, claimTtlMs, claimedAt);
     // Settles the claim when the handlers settle, not when the route gives up on them: until then a redelivery is
     // "in progress" (409) rather than a second run beside this one.
     const settled = outcome.then(
@@ -243,24 +255,28 @@ export class PusherWebhookDispatcher implements OnApplicationShutdown {
     for (const stop of [...this.renewals]) stop();
   }
 
-  /** Renews `owner`'s claim every third of its TTL until the returned function is called. */
+  /**
+   * Renews `owner`'s claim every third of its TTL until the returned function is called; at once when the synchronous
+   * part of the handlers already took that long (the renewals start after it).
+   */
   private keepClaimAlive(
     store: WebhookDeliveryStore,
     deliveryId: string,
     owner: string,
     claimTtlMs: number,
+    claimedAt: number,
   ): () => void {
     if (store.renew === undefined) return () => undefined;
-    const timer = setInterval(
-      () => {
-        store.renew!(deliveryId, owner, claimTtlMs).catch((error: unknown) => {
-          this.logger.error(
-            `Could not renew the claim of a Pusher webhook delivery still being handled: ${String(error)}`,
-          );
-        });
-      },
-      Math.max(1, Math.floor(claimTtlMs / 3)),
-    );
+    const renew = () => {
+      store.renew!(deliveryId, owner, claimTtlMs).catch((error: unknown) => {
+        this.logger.error(
+          `Could not renew the claim of a Pusher webhook delivery still being handled: ${String(error)}`,
+        );
+      });
+    };
+    const every = Math.max(1, Math.floor(claimTtlMs / 3));
+    if (Date.now() - claimedAt >= every) renew();
+    const timer = setInterval(renew, every);
     // A hung handler must not keep the process (or app.close()) alive through this timer.
     timer.unref();
     const stop = () => {

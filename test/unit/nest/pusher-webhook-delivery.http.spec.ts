@@ -16,9 +16,11 @@ import {
   PusherWebhookDispatcher,
   type PusherWebhookEvent,
   type PusherWebhookPayload,
+  PusherWebhookTimeoutError,
   verifyWebhook,
   webhookDeliveryId,
 } from 'nest-pusher';
+import { deliveryIdOf, rememberDeliveryId } from '../../../lib/webhooks/pusher-webhook-delivery.js';
 import {
   APP,
   captureLogs,
@@ -419,5 +421,94 @@ describe('PusherWebhookDispatcher with synchronous handlers', () => {
     expect(order).toEqual(['sync', 'async']);
     hung.open();
     dispatcher.onApplicationShutdown();
+  });
+});
+
+describe('PusherWebhookDispatcher with a store that hangs', () => {
+  class HangingStore extends MemoryWebhookDeliveryStore {
+    constructor(private readonly hang: 'complete' | 'release') {
+      super();
+    }
+    override complete(deliveryId: string, owner: string, ttlMs: number): Promise<void> {
+      return this.hang === 'complete' ? new Promise(() => undefined) : super.complete(deliveryId, owner, ttlMs);
+    }
+    override release(deliveryId: string, owner: string): Promise<void> {
+      return this.hang === 'release' ? new Promise(() => undefined) : super.release(deliveryId, owner);
+    }
+  }
+  const payload = { time_ms: 0, events: [{ name: 'member_added' as const, channel: 'presence-x', user_id: '1' }] };
+
+  it('still answers within handlerTimeoutMs when recording a synchronous success never finishes', async () => {
+    const dispatcher = new PusherWebhookDispatcher({
+      ...APP,
+      webhooks: { handlerTimeoutMs: 30, deliveryStore: new HangingStore('complete') },
+    });
+    dispatcher.addHandler({ events: ['member_added'], name: 'sync', handle: () => undefined });
+    await expect(dispatcher.dispatch(payload, { deliveryId: 'hang-1' })).rejects.toThrow(PusherWebhookTimeoutError);
+  });
+
+  it('still answers within handlerTimeoutMs when releasing a synchronous failure never finishes', async () => {
+    const dispatcher = new PusherWebhookDispatcher({
+      ...APP,
+      webhooks: { handlerTimeoutMs: 30, deliveryStore: new HangingStore('release') },
+    });
+    dispatcher.addHandler({
+      events: ['member_added'],
+      name: 'throws',
+      handle: () => {
+        throw new Error('handler failed');
+      },
+    });
+    await expect(dispatcher.dispatch(payload, { deliveryId: 'hang-2' })).rejects.toThrow(PusherWebhookTimeoutError);
+  });
+});
+
+describe('PusherWebhookDispatcher claim renewal after a long synchronous part', () => {
+  it('renews at once when the handlers took a third of the claim TTL before they returned their promise', async () => {
+    const store = new SignallingStore();
+    const renew = jest.spyOn(store, 'renew');
+    const dispatcher = new PusherWebhookDispatcher({
+      ...APP,
+      webhooks: { handlerTimeoutMs: 2000, deliveryStore: store },
+    });
+    const done = gate();
+    let clock = Date.now();
+    const now = jest.spyOn(Date, 'now').mockImplementation(() => clock);
+    dispatcher.addHandler({
+      events: ['member_added'],
+      name: 'slow start',
+      handle: () => {
+        // The synchronous part takes half of the claim's TTL (handlerTimeoutMs + 1 s) before the promise comes back.
+        clock += 1500;
+        return done.promise;
+      },
+    });
+    try {
+      const dispatched = dispatcher.dispatch(
+        { time_ms: 0, events: [{ name: 'member_added', channel: 'presence-x', user_id: '1' }] },
+        { deliveryId: 'slow-start' },
+      );
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(renew).toHaveBeenCalledWith('slow-start', expect.any(String), 3000);
+      done.open();
+      await dispatched;
+    } finally {
+      now.mockRestore();
+      dispatcher.onApplicationShutdown();
+    }
+  });
+});
+
+describe('delivery ids on verified payloads', () => {
+  it('are kept for a frozen payload, and not inherited by an object made from one', () => {
+    const frozen = Object.freeze({ time_ms: 1, events: [] });
+    rememberDeliveryId(frozen, 'frozen-id');
+    expect(deliveryIdOf(frozen)).toBe('frozen-id');
+    const open = { time_ms: 2, events: [] };
+    rememberDeliveryId(open, 'open-id');
+    expect(deliveryIdOf(open)).toBe('open-id');
+    expect(deliveryIdOf(Object.create(open) as typeof open)).toBeUndefined();
+    expect(Object.keys(open)).toEqual(['time_ms', 'events']);
   });
 });
