@@ -54,7 +54,7 @@ export interface PusherModuleExtras {
   /**
    * The built-in webhook route. Default on at `/pusher/webhooks`; `false` switches it off. A handled delivery is
    * answered 200 with an empty body; with `summary: true` the body is `{ events, handlerRuns, rejectedEvents,
-   * duplicate }` (JSON), for debugging and tests, at about a fifth more CPU per request.
+   * duplicate }` (JSON), for debugging and tests; it costs about a fifth of the route's CPU.
    */
   webhookController?: boolean | { path?: string; summary?: boolean };
   /** The built-in auth routes. Default on at `/pusher/auth` and `/pusher/user-auth`; `false` switches them off. */
