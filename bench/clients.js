@@ -82,6 +82,28 @@ export async function official(port, name = 'official pusher 5.3.4') {
   };
 }
 
+/**
+ * The floor for any client that signs: raw undici as above, but every call does the protocol's mandatory work the
+ * plain way (JSON-encode the data, then the body; MD5 of the body and HMAC-SHA256 of the query with node:crypto),
+ * with no validation, no timeout, no retry and no error mapping. Our distance to it is the library's own overhead.
+ */
+export async function signedFloor(port, name = 'signed floor: undici + node:crypto signing') {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: MAX_CONNECTIONS, pipelining: 1 });
+  const headers = { 'content-type': 'application/json', 'x-pusher-library': 'bench-signed-floor' };
+  return {
+    name,
+    pool,
+    trigger: async (data) => {
+      const body = triggerBody(data);
+      const res = await pool.request({ method: 'POST', path: signedPath('/events', body), headers, body });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text}`);
+      return text;
+    },
+    close: () => pool.close(),
+  };
+}
+
 export async function rawUndici(port, name = 'raw undici (no signing)') {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: MAX_CONNECTIONS, pipelining: 1 });
   const headers = { 'content-type': 'application/json', 'x-pusher-library': 'bench-raw' };

@@ -2,7 +2,7 @@
 // heap and its own process.cpuUsage, so that no client's numbers depend on which other clients ran before it in the
 // same process (in one shared process, nest-pusher core measured ~35% slower than alone).
 //
-//   argv: port kind   (kind: core | service | official | raw | batching | baseline)
+//   argv: port kind   (kind: core | service | official | raw | signed | batching | baseline)
 //   env BENCH_BASELINE: a directory holding another build's dist/ and package.json (kind baseline loads its
 //     dist/esm/core/index.js, or dist/core/index.js for builds before the dual build), e.g. the code before a
 //     change, so that before and after are measured in the same run.
@@ -13,7 +13,7 @@
 import { existsSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { official, ourCore, ourService, rawUndici } from './clients.js';
+import { official, ourCore, ourService, rawUndici, signedFloor } from './clients.js';
 import { PAYLOADS } from './fixtures.js';
 import { runConcurrent } from './harness.js';
 
@@ -24,6 +24,7 @@ const make = {
   service: () => ourService(port),
   official: () => official(port),
   raw: () => rawUndici(port),
+  signed: () => signedFloor(port),
   batching: () => ourCore(port, { batching: true }, 'nest-pusher core, batching: true'),
   baseline: () => ourCore(port, {}, 'nest-pusher core (before)', baselineCoreUrl(process.env.BENCH_BASELINE ?? '.')),
 }[kind];
