@@ -277,7 +277,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
 
   /** The deadline has passed: reject now, and stop the request (at once, or as soon as it leaves the pool's queue). */
   expire(): void {
-    // Still queued in the pool (no controller yet) means the server cannot have seen it.
+    // Still queued in the pool (not on a connected socket yet) means the server cannot have seen it.
     this.abort(
       new HttpTransportError('no complete answer before the deadline', 'ETIMEDOUT', this.abortRequest !== undefined),
     );
@@ -324,7 +324,7 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     if (this.abortReason !== undefined || this.settled) return;
     this.abortReason = reason;
     this.abortRequest?.(reason);
-    // A request still queued in the pool has no controller yet: answer the caller now all the same.
+    // A request still queued in the pool cannot be aborted by undici yet: answer the caller now all the same.
     this.fail(toHttpTransportError(reason, this.context()));
   }
 
